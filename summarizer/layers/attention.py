@@ -1,0 +1,313 @@
+"""Self-attention: the sublayer (projections + core) and its two cores, LSH and full attention.
+
+Notation: B batch, T sequence length, D d_model, H heads, d head size (D // H), R hash rounds,
+n chunks, c chunk length, w keys visible to one chunk (c * (before + 1 + after)).
+
+Masks are boolean "key is real" tensors of shape (B, T). Causality is by position index: the
+decoder runs over [encoder ; target ; padding], so index order is the order that matters.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from summarizer.layers.sparse import SparseQKV
+
+# Logit for masked keys (padding, future, chunks out of range) and for a token's own key.
+# As in Reformer: attending to oneself is allowed only when nothing else is visible.
+MASK_VALUE = -1e9
+SELF_MASK_VALUE = -1e5
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention: Q/K/V projections (dense or Sparse QKV), then LSH or full
+    attention, then the output projection (dense QKV only: trax's Sparse QKV has none).
+
+    LSH needs shared query-keys, so with `core="lsh"` one projection serves both; with
+    `core="full"` queries and keys are separate (the standard dense baseline).
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        n_heads: int,
+        *,
+        causal: bool,
+        core: str = "full",  # "lsh" | "full"
+        qkv_sparsity: int = 0,  # 0: dense projections; S > 0: Sparse QKV with S modules
+        qkv_time_kernel: int = 3,
+        dropout: float = 0.0,
+        lsh: LSHAttention | None = None,
+    ):
+        super().__init__()
+        if d_model % n_heads:
+            raise ValueError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads})")
+        if core == "lsh" and lsh is None:
+            raise ValueError("core='lsh' needs an LSHAttention module")
+        self.n_heads = n_heads
+        self.causal = causal
+        self.core = core
+        self.shared_qk = core == "lsh"
+        self.dropout = dropout
+        self.lsh = lsh if core == "lsh" else None
+        if qkv_sparsity:
+            self.qkv = SparseQKV(d_model, qkv_sparsity, qkv_time_kernel, shared_qk=self.shared_qk)
+            self.out = None
+        else:
+            self.qkv = DenseQKV(d_model, shared_qk=self.shared_qk)
+            self.out = nn.Linear(d_model, d_model)
+
+    def forward(self, x: torch.Tensor, key_mask: torch.Tensor) -> torch.Tensor:
+        """x: (B, T, D), key_mask: (B, T) bool -> (B, T, D)."""
+        q, k, v = self.qkv(x)  # (B, T, D) each; k is q when shared
+        q, k, v = (split_heads(t, self.n_heads) for t in (q, k, v))  # (B, H, T, d)
+        p = self.dropout if self.training else 0.0
+        if self.lsh is not None:
+            y = self.lsh(q, v, key_mask, causal=self.causal, dropout=p)
+        else:
+            y = full_attention(q, k, v, key_mask, causal=self.causal, dropout=p)
+        y = merge_heads(y)  # (B, T, D)
+        return self.out(y) if self.out is not None else y
+
+
+class DenseQKV(nn.Module):
+    """Standard linear projections; with `shared_qk` one matrix gives both queries and keys."""
+
+    def __init__(self, d_model: int, shared_qk: bool):
+        super().__init__()
+        self.shared_qk = shared_qk
+        self.q = nn.Linear(d_model, d_model)
+        self.k = None if shared_qk else nn.Linear(d_model, d_model)
+        self.v = nn.Linear(d_model, d_model)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        q = self.q(x)
+        k = q if self.k is None else self.k(x)
+        return q, k, self.v(x)
+
+
+def split_heads(x: torch.Tensor, n_heads: int) -> torch.Tensor:
+    b, t, _ = x.shape
+    return x.view(b, t, n_heads, -1).transpose(1, 2)  # (B, H, T, d)
+
+
+def merge_heads(x: torch.Tensor) -> torch.Tensor:
+    b, h, t, d = x.shape
+    return x.transpose(1, 2).reshape(b, t, h * d)  # (B, T, D)
+
+
+def normalize_keys(qk: torch.Tensor) -> torch.Tensor:
+    """Shared-QK keys are unit-length (Reformer), so a query's dot product with its own key is
+    not automatically the largest."""
+    return F.normalize(qk, dim=-1)
+
+
+def full_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    key_mask: torch.Tensor,
+    *,
+    causal: bool,
+    mask_self: bool = False,
+    dropout: float = 0.0,
+) -> torch.Tensor:
+    """Plain softmax attention. q, k, v: (B, H, T, d); key_mask: (B, T) -> (B, H, T, d).
+
+    `mask_self` reproduces the shared-QK convention of LSH attention (used by the tests that
+    compare the two)."""
+    t = q.shape[-2]
+    logits = q @ k.transpose(-1, -2) * q.shape[-1] ** -0.5  # (B, H, T, T)
+    pos = torch.arange(t, device=q.device)
+    if mask_self:
+        logits = logits.masked_fill(pos[:, None] == pos[None, :], SELF_MASK_VALUE)
+    hidden = ~key_mask[:, None, None, :]  # (B, 1, 1, T)
+    if causal:
+        hidden = hidden | (pos[None, :] > pos[:, None])
+    logits = logits.masked_fill(hidden, MASK_VALUE)
+    probs = F.dropout(logits.softmax(dim=-1), p=dropout, training=dropout > 0)
+    return probs @ v
+
+
+class LSHAttention(nn.Module):
+    """Reformer's LSH attention over shared query-keys (no parameters of its own).
+
+    Each of R hash rounds assigns every position a bucket by a random rotation and sorts the
+    positions by (bucket, position). Each bucket is cut into chunks of `chunk_len` (its last
+    chunk padded), and a chunk attends to itself and to `chunks_before` / `chunks_after`
+    neighbouring chunks of the same bucket. The R rounds are combined with their log-sum-exp
+    weights.
+
+    Departure from trax/Reformer, which cut the globally sorted sequence into chunks: there, a
+    position's chunk depends on how many later positions hash to lower buckets, so causal
+    attention leaks the future and padding changes results. Bucket-aligned chunks make causal
+    LSH exactly causal and padding exactly inert (padding hashes to its own last bucket), and
+    make incremental decoding computable from the past alone. The cost is the padding of each
+    bucket's last chunk: choose n_buckets near length / chunk_len.
+    """
+
+    def __init__(
+        self,
+        n_buckets: int,
+        n_hashes: int,
+        chunk_len: int,
+        chunks_before: int = 1,
+        chunks_after: int = 0,
+        seed: int | None = None,  # fixed rotations in every mode (for tests)
+        eval_seed: int = 0,  # fixed rotations at inference, so outputs are repeatable
+    ):
+        super().__init__()
+        if n_buckets != 1 and (n_buckets < 2 or n_buckets % 2):
+            raise ValueError(f"n_buckets must be 1 or even, got {n_buckets}")
+        self.n_buckets = n_buckets
+        self.n_hashes = n_hashes
+        self.chunk_len = chunk_len
+        self.chunks_before = chunks_before
+        self.chunks_after = chunks_after
+        self.seed = seed
+        self.eval_seed = eval_seed
+        self._fixed_rotations: dict[tuple, torch.Tensor] = {}
+
+    def extra_repr(self) -> str:
+        return (
+            f"n_buckets={self.n_buckets}, n_hashes={self.n_hashes}, chunk_len={self.chunk_len}, "
+            f"chunks_before={self.chunks_before}, chunks_after={self.chunks_after}"
+        )
+
+    def rotations(self, n_heads: int, d: int, like: torch.Tensor) -> torch.Tensor:
+        """Random rotations (H, d, R, n_buckets / 2): fresh from the global RNG in training
+        (the reversible backward replays that RNG), fixed by a seed otherwise."""
+        shape = (n_heads, d, self.n_hashes, self.n_buckets // 2)
+        seed = self.seed if self.seed is not None else None if self.training else self.eval_seed
+        if seed is None:
+            return torch.randn(shape, device=like.device, dtype=like.dtype)
+        key = (shape, seed, like.device, like.dtype)
+        if key not in self._fixed_rotations:
+            gen = torch.Generator().manual_seed(seed)
+            rot = torch.randn(shape, generator=gen).to(device=like.device, dtype=like.dtype)
+            self._fixed_rotations[key] = rot
+        return self._fixed_rotations[key]
+
+    def hash(self, qk: torch.Tensor, key_mask: torch.Tensor) -> torch.Tensor:
+        """Buckets (B, H, R, T); padding gets the extra bucket `n_buckets` so it sorts last."""
+        b, h, t, d = qk.shape
+        if self.n_buckets == 1:
+            buckets = qk.new_zeros((b, h, self.n_hashes, t), dtype=torch.long)
+        else:
+            rot = self.rotations(h, d, qk)
+            projected = torch.einsum("bhtd,hdrk->bhrtk", qk, rot)  # (B, H, R, T, n_buckets/2)
+            buckets = torch.cat([projected, -projected], dim=-1).argmax(dim=-1)  # (B, H, R, T)
+        return buckets.masked_fill(~key_mask[:, None, None, :], self.n_buckets)
+
+    def slots(self, buckets: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """Where each position goes in the bucket-aligned layout, and the layout's length P.
+
+        buckets: (B, H, R, T) -> slot of each position (B, H, R, T), P (a multiple of c)."""
+        c = self.chunk_len
+        t = buckets.shape[-1]
+        counts = torch.zeros(
+            *buckets.shape[:-1],
+            self.n_buckets + 1,
+            dtype=torch.long,
+            device=buckets.device,
+        )
+        counts.scatter_add_(-1, buckets, torch.ones_like(buckets))  # (B, H, R, nb + 1)
+        padded = (counts + c - 1) // c * c
+        bucket_start = counts.cumsum(-1) - counts  # first sorted index of each bucket
+        slot_start = padded.cumsum(-1) - padded  # first slot of each bucket
+        order = (buckets * t + torch.arange(t, device=buckets.device)).argsort(dim=-1)
+        sorted_buckets = buckets.gather(-1, order)
+        rank = torch.arange(t, device=buckets.device) - bucket_start.gather(-1, sorted_buckets)
+        sorted_slots = slot_start.gather(-1, sorted_buckets) + rank
+        slot = torch.empty_like(sorted_slots).scatter_(-1, order, sorted_slots)
+        return slot, int(padded.sum(-1).max())
+
+    def forward(
+        self,
+        qk: torch.Tensor,
+        v: torch.Tensor,
+        key_mask: torch.Tensor,
+        *,
+        causal: bool,
+        dropout: float = 0.0,
+    ) -> torch.Tensor:
+        """qk, v: (B, H, T, d); key_mask: (B, T) bool -> (B, H, T, d)."""
+        b, h, t, d = qk.shape
+        c, r = self.chunk_len, self.n_hashes
+        buckets = self.hash(qk, key_mask)  # (B, H, R, T)
+        slot, p = self.slots(buckets)  # (B, H, R, T), P
+        n = p // c
+
+        # Scatter positions into the layout; empty slots keep position -1 and bucket -1.
+        pos = torch.arange(t, device=qk.device).expand_as(slot)
+        spos = slot.new_full((b, h, r, p), -1).scatter_(-1, slot, pos)  # (B, H, R, P)
+        sbucket = slot.new_full((b, h, r, p), -1).scatter_(-1, slot, buckets)
+        sreal = spos >= 0
+        sreal = sreal & key_mask.gather(1, spos.clamp(min=0).view(b, -1)).view(b, h, r, p)
+        gather_idx = spos.clamp(min=0)[..., None].expand(-1, -1, -1, -1, d)
+
+        def to_slots(
+            x: torch.Tensor,
+        ) -> torch.Tensor:  # (B, H, T, d) -> (B, H, R, n, c, d)
+            x = x[:, :, None].expand(-1, -1, r, -1, -1)
+            return x.gather(3, gather_idx).view(b, h, r, n, c, d)
+
+        sq = to_slots(qk)
+        sk = normalize_keys(sq) * d**-0.5
+        sv = to_slots(v)
+
+        # Keys visible to each chunk: itself and its neighbours in the same bucket.
+        after = 0 if causal else self.chunks_after
+        offsets = range(-self.chunks_before, after + 1)
+        keys = look_around(sk, offsets)  # (B, H, R, n, w, d)
+        vals = look_around(sv, offsets)
+        chunked = (
+            spos.view(b, h, r, n, c),
+            sbucket.view(b, h, r, n, c),
+            sreal.view(b, h, r, n, c),
+        )
+        qpos, qbucket, _ = (x[..., :, None] for x in chunked)  # (B, H, R, n, c, 1)
+        kpos, kbucket, kreal = (
+            look_around(x, offsets, fill=f)[..., None, :]  # (B, H, R, n, 1, w)
+            for x, f in zip(chunked, (-1, -1, False), strict=True)
+        )
+
+        logits = sq @ keys.transpose(-1, -2)  # (B, H, R, n, c, w)
+        logits = logits.masked_fill(qpos == kpos, SELF_MASK_VALUE)
+        hidden = ~kreal | (kbucket != qbucket)
+        if causal:
+            hidden = hidden | (kpos > qpos)
+        logits = logits.masked_fill(hidden, MASK_VALUE)
+
+        lse = logits.logsumexp(dim=-1, keepdim=True)  # (B, H, R, n, c, 1)
+        probs = torch.exp(logits - lse)
+        probs = F.dropout(probs, p=dropout, training=dropout > 0)
+        out = (probs @ vals).view(b, h, r, p, d)
+
+        # Back to positions, then weight each round by its share of the total mass.
+        out = out.gather(3, slot[..., None].expand(-1, -1, -1, -1, d))  # (B, H, R, T, d)
+        lse = lse.view(b, h, r, p, 1).gather(3, slot[..., None])  # (B, H, R, T, 1)
+        weights = lse.softmax(dim=2)
+        return (out * weights).sum(dim=2)  # (B, H, T, d)
+
+
+def look_around(x: torch.Tensor, offsets: range, fill: float | bool = 0.0) -> torch.Tensor:
+    """Concatenate, for each chunk, the chunks at the given offsets (missing ones filled).
+
+    x: (B, H, R, n, c, ...) -> (B, H, R, n, c * len(offsets), ...)"""
+    n = x.shape[3]
+    parts = []
+    for off in offsets:
+        if off == 0:
+            parts.append(x)
+            continue
+        shifted = torch.full_like(x, fill)
+        if abs(off) < n:
+            if off < 0:
+                shifted[:, :, :, -off:] = x[:, :, :, : n + off]
+            else:
+                shifted[:, :, :, : n - off] = x[:, :, :, off:]
+        parts.append(shifted)
+    return torch.cat(parts, dim=4)

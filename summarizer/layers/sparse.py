@@ -1,0 +1,199 @@
+"""The sparse layers of "Sparse is Enough in Scaling Transformers", and their dense twins.
+
+Notation: B batch, T sequence length, D d_model, F d_ff, N units per Sparse FF block,
+K = F // N blocks (one active unit each), S modules, M = D // S module size.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class MultiplicativeDense(nn.Module):
+    """A dense-like layer with d_in * (S + M) weights instead of d_in * d_out (trax FactoredDense).
+
+    y[s, m] = sum_i x[i] * D[s, i] * E[i, m] + b[s, m]: each of the S modules gates the input
+    with its own vector D[s], then all modules share one projection E of size d_in x M. It can
+    still express e.g. any permutation, which a block-diagonal layer cannot.
+    """
+
+    def __init__(self, d_in: int, d_out: int, n_modules: int, bias: bool = True):
+        super().__init__()
+        if d_out % n_modules:
+            raise ValueError(f"n_modules ({n_modules}) must divide the output size ({d_out})")
+        self.n_modules = n_modules
+        self.d_module = d_out // n_modules
+        self.gate = nn.Parameter(torch.empty(n_modules, d_in))  # D: (S, d_in)
+        self.proj = nn.Parameter(torch.empty(d_in, self.d_module))  # E: (d_in, M)
+        self.bias = nn.Parameter(torch.empty(d_out)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        # trax's initializers: gates N(0, 0.5), projection Glorot-uniform, bias ~0.
+        nn.init.normal_(self.gate, std=0.5)
+        nn.init.xavier_uniform_(self.proj)
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (..., d_in) -> (..., S * M), modules contiguous."""
+        gated = x.unsqueeze(-2) * self.gate  # (..., S, d_in)
+        y = (gated @ self.proj).flatten(-2)  # (..., S * M)
+        return y + self.bias if self.bias is not None else y
+
+
+class SparseQKV(nn.Module):
+    """Sparse Q/K/V (trax MultiplicativeConvCausalAttention): one shared multiplicative layer,
+    then per-output 2-D convolutions over (time, modules) whose weights are shared by all
+    modules. Q and K use a (time_kernel x 3) kernel, V a (time_kernel x 1) kernel; time is
+    padded causally (front only) so position t never sees t + 1.
+
+    With `shared_qk` (needed by LSH attention) the K convolution is dropped and keys are the
+    queries, as trax's `share_qk` option does.
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        n_modules: int,
+        time_kernel: int = 3,
+        shared_qk: bool = False,
+    ):
+        super().__init__()
+        self.n_modules = n_modules
+        self.d_module = d_model // n_modules
+        self.time_kernel = time_kernel
+        self.mult = MultiplicativeDense(d_model, d_model, n_modules)
+        m = self.d_module
+        self.q_conv = nn.Conv2d(m, m, kernel_size=(time_kernel, 3), padding=(0, 1))
+        self.k_conv = None if shared_qk else nn.Conv2d(m, m, (time_kernel, 3), padding=(0, 1))
+        self.v_conv = nn.Conv2d(m, m, kernel_size=(time_kernel, 1))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """x: (B, T, D) -> q, k, v: (B, T, D) each (k is q when shared)."""
+        b, t, d = x.shape
+        y = self.mult(x).view(b, t, self.n_modules, self.d_module)  # (B, T, S, M)
+        y = y.permute(0, 3, 1, 2)  # (B, M, T, S): channels M, image T x S
+        y = F.pad(y, (0, 0, self.time_kernel - 1, 0))  # causal: pad the front of time only
+
+        def conv(layer: nn.Conv2d) -> torch.Tensor:
+            return layer(y).permute(0, 2, 3, 1).reshape(b, t, d)  # (B, T, S * M)
+
+        q = conv(self.q_conv)
+        k = q if self.k_conv is None else conv(self.k_conv)
+        return q, k, conv(self.v_conv)
+
+
+class SparseFF(nn.Module):
+    """Sparse feed-forward layer: d_ff units in blocks of N, exactly one active per block.
+
+    A low-rank controller (D -> d_lowrank -> F) scores the units of each block. Training uses
+    the dense product times a mask: on a random `hard_prob` share of steps the one-hot mask of
+    argmax(logits + temperature * Gumbel noise) with a straight-through (softmax) gradient,
+    otherwise the softmax itself (trax's `quant_prob` trick for stable training). Inference
+    takes the argmax and, for few tokens, gathers only the K chosen rows of W1 and W2.
+
+    As in trax, the first projection has no bias: FF(x) = (relu(x W1) * mask) W2 + b2.
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        d_ff: int,
+        block: int,
+        d_lowrank: int | None = None,
+        temperature: float = 0.1,
+        hard_prob: float = 0.3,
+        dropout: float = 0.0,
+        gather_max_tokens: int = 8,
+    ):
+        super().__init__()
+        if d_ff % block:
+            raise ValueError(f"block size ({block}) must divide d_ff ({d_ff})")
+        self.d_ff = d_ff
+        self.block = block
+        self.n_blocks = d_ff // block
+        self.d_lowrank = d_lowrank or self.n_blocks
+        self.temperature = temperature
+        self.hard_prob = hard_prob
+        self.dropout = dropout
+        self.gather_max_tokens = gather_max_tokens
+        # Unit-major weights (one row per unit), so the gather path selects rows of both.
+        self.w1 = nn.Parameter(torch.empty(d_ff, d_model))
+        self.w2 = nn.Parameter(torch.empty(d_ff, d_model))
+        self.b2 = nn.Parameter(torch.empty(d_model))
+        self.controller_down = nn.Parameter(torch.empty(d_model, self.d_lowrank))
+        self.controller_up = nn.Parameter(torch.empty(self.d_lowrank, d_ff))
+        self.controller_bias = nn.Parameter(torch.empty(d_ff))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        d_model = self.w1.shape[1]
+        nn.init.normal_(self.w1, std=d_model**-0.5)
+        # Only K of the F units are active, so scale W2 as if the layer had K units.
+        nn.init.normal_(self.w2, std=self.n_blocks**-0.5)
+        nn.init.zeros_(self.b2)
+        nn.init.normal_(self.controller_down, std=d_model**-0.5)
+        nn.init.normal_(self.controller_up, std=self.d_lowrank**-0.5)
+        nn.init.zeros_(self.controller_bias)
+
+    def controller_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (..., D) -> unit scores (..., K, N)."""
+        logits = (x @ self.controller_down) @ self.controller_up + self.controller_bias
+        return logits.unflatten(-1, (self.n_blocks, self.block))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, T, D) -> (B, T, D)."""
+        logits = self.controller_logits(x)  # (B, T, K, N)
+        if self.training:
+            return self.dense_forward(x, self.training_mask(logits))
+        chosen = logits.argmax(dim=-1)  # (B, T, K)
+        n_tokens = x.shape[:-1].numel()
+        if n_tokens <= self.gather_max_tokens:
+            return self.gather_forward(x, chosen)
+        return self.dense_forward(x, F.one_hot(chosen, self.block).to(x.dtype))
+
+    def training_mask(self, logits: torch.Tensor) -> torch.Tensor:
+        """Soft or straight-through hard mask (B, T, K, N); draws from the global RNG."""
+        log_soft = logits.log_softmax(dim=-1)
+        soft = log_soft.exp()
+        u = torch.rand_like(logits).clamp_(1e-6, 1 - 1e-6)
+        gumbel = -torch.log(-torch.log(u))
+        chosen = (log_soft.detach() + self.temperature * gumbel).argmax(dim=-1)
+        hard = F.one_hot(chosen, self.block).to(soft.dtype)
+        use_hard = torch.rand(()) < self.hard_prob  # one draw per step, as in trax
+        return hard + soft - soft.detach() if use_hard else soft
+
+    def dense_forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """All F units computed, then masked. mask: (..., K, N)."""
+        h = F.relu(x @ self.w1.t()) * mask.flatten(-2)  # (..., F)
+        h = F.dropout(h, p=self.dropout, training=self.training)
+        return h @ self.w2 + self.b2
+
+    def gather_forward(self, x: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:
+        """Only the chosen unit of each block. chosen: (..., K) indices within blocks."""
+        shape = x.shape
+        x = x.reshape(-1, shape[-1])  # (P, D) for P tokens
+        offsets = torch.arange(self.n_blocks, device=x.device) * self.block
+        units = (chosen.reshape(-1, self.n_blocks) + offsets).reshape(-1)  # (P * K,)
+        w1 = self.w1.index_select(0, units).view(x.shape[0], self.n_blocks, -1)  # (P, K, D)
+        w2 = self.w2.index_select(0, units).view(x.shape[0], self.n_blocks, -1)  # (P, K, D)
+        h = F.relu(torch.bmm(w1, x.unsqueeze(-1)))  # (P, K, 1)
+        y = torch.bmm(w2.transpose(1, 2), h).squeeze(-1) + self.b2  # (P, D)
+        return y.view(shape)
+
+
+class DenseFF(nn.Module):
+    """The dense baseline: relu(x W1 + b1) W2 + b2."""
+
+    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0):
+        super().__init__()
+        self.w1 = nn.Linear(d_model, d_ff)
+        self.w2 = nn.Linear(d_ff, d_model)
+        self.dropout = dropout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.dropout(F.relu(self.w1(x)), p=self.dropout, training=self.training)
+        return self.w2(h)

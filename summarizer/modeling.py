@@ -1,0 +1,344 @@
+"""The Terraformer encoder-decoder (Jaszczur et al. 2021), as a Hugging Face model.
+
+    input ids ──embed──► reversible [LSH attention | Sparse FF] × n_enc ──► avg, dense, norm ─┐
+                                                                                              │
+    [encoder output ; embedded shifted target] ◄──────────────────────────────────────────────┘
+        └─► reversible causal [attention, attention | Sparse FF] × n_dec ──► avg, norm
+        └─► keep target positions ──► output layer (dense or multiplicative) ──► logits
+
+There is no cross-attention: the decoder is one causal stack over the encoder output followed
+by the target, so its self-attention does the work of encoder-decoder attention (trax
+ConfigurableTerraformer). The token embedding is shared by encoder inputs and decoder targets.
+
+Notation: B batch, S encoder length, T target length, L = S + T, D d_model, V vocabulary.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import GenerationMixin, PreTrainedModel
+from transformers.modeling_outputs import BaseModelOutput, Seq2SeqLMOutput
+
+from summarizer.configuration import TerraformerConfig
+from summarizer.layers.attention import LSHAttention, SelfAttention
+from summarizer.layers.reversible import ReversibleStack
+from summarizer.layers.sparse import DenseFF, MultiplicativeDense, SparseFF
+
+IGNORE_INDEX = -100  # label value excluded from the loss, as in transformers
+
+
+class TerraformerPreTrainedModel(PreTrainedModel):
+    config_class = TerraformerConfig
+    base_model_prefix = "terraformer"
+    main_input_name = "input_ids"
+    supports_gradient_checkpointing = False  # reversible layers already recompute activations
+    _no_split_modules: ClassVar[list[str]] = ["Residual"]
+
+    def _init_weights(self, module: nn.Module) -> None:
+        std = self.config.initializer_range
+        if isinstance(module, nn.Embedding):
+            # With the sqrt(D) scale in TokenEmbedding, token vectors have unit-variance entries
+            # (like the sinusoidal positions) and tied output logits start with unit variance.
+            nn.init.normal_(module.weight, std=self.config.d_model**-0.5)
+        elif isinstance(module, (nn.Linear, nn.Conv2d)):
+            nn.init.normal_(module.weight, std=std)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.LayerNorm):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+        elif isinstance(module, (SparseFF, MultiplicativeDense)):
+            module.reset_parameters()
+
+
+class TerraformerForConditionalGeneration(TerraformerPreTrainedModel, GenerationMixin):
+    """Terraformer for summarization: `forward` gives the loss on target tokens, `generate`
+    decodes. Inputs follow transformers' seq2seq conventions (`input_ids`, `attention_mask`,
+    `decoder_input_ids` or `labels`)."""
+
+    _tied_weights_keys: ClassVar[dict[str, str]] = {"lm_head.weight": "encoder.embed.token.weight"}
+
+    def __init__(self, config: TerraformerConfig):
+        super().__init__(config)
+        self.encoder = TerraformerEncoder(config)
+        self.decoder = TerraformerDecoder(config)
+        if config.loss_sparsity:
+            self.lm_head = MultiplicativeDense(
+                config.d_model, config.vocab_size, config.loss_sparsity
+            )
+        else:
+            self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.encoder.embed.token
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.encoder.embed.token = value
+
+    def get_output_embeddings(self) -> nn.Module:
+        return self.lm_head
+
+    def get_encoder(self, modality: str | None = None) -> TerraformerEncoder:
+        return self.encoder
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        decoder_input_ids: torch.LongTensor | None = None,
+        decoder_attention_mask: torch.Tensor | None = None,
+        encoder_outputs: BaseModelOutput | tuple | None = None,
+        labels: torch.LongTensor | None = None,
+        return_dict: bool | None = None,
+        **kwargs,  # generation bookkeeping (cache, use_cache, ...); no cache yet
+    ) -> Seq2SeqLMOutput:
+        """input_ids, attention_mask: (B, S); decoder_input_ids or labels: (B, T).
+
+        Returns logits (B, T, V) and, with labels, the mean cross-entropy over labels that are
+        not -100."""
+        if encoder_outputs is None:
+            if input_ids is None:
+                raise ValueError("Pass input_ids (or precomputed encoder_outputs)")
+            encoder_outputs = self.encoder(input_ids=input_ids, attention_mask=attention_mask)
+        elif isinstance(encoder_outputs, tuple):
+            encoder_outputs = BaseModelOutput(last_hidden_state=encoder_outputs[0])
+        enc = encoder_outputs.last_hidden_state  # (B, S, D)
+        if attention_mask is None:
+            attention_mask = torch.ones(enc.shape[:2], dtype=torch.bool, device=enc.device)
+
+        if decoder_input_ids is None:
+            if labels is None:
+                raise ValueError("Pass decoder_input_ids or labels")
+            decoder_input_ids = self.shift_right(labels)
+        if decoder_attention_mask is None:
+            # Causality already hides target padding from real positions (it comes after
+            # them), so every target position can be marked real.
+            decoder_attention_mask = torch.ones_like(decoder_input_ids, dtype=torch.bool)
+
+        target = self.encoder.embed(decoder_input_ids)  # (B, T, D)
+        hidden = self.decoder(enc, attention_mask.bool(), target, decoder_attention_mask.bool())
+        logits = self.lm_head(hidden)  # (B, T, V)
+
+        loss = None
+        if labels is not None:
+            loss = F.cross_entropy(
+                logits.float().flatten(0, 1),
+                labels.flatten(),
+                ignore_index=IGNORE_INDEX,
+            )
+        return Seq2SeqLMOutput(loss=loss, logits=logits, encoder_last_hidden_state=enc)
+
+    def shift_right(self, labels: torch.LongTensor) -> torch.LongTensor:
+        """Decoder inputs from labels: start token first, ignored labels become padding."""
+        shifted = labels.new_full(labels.shape, self.config.pad_token_id)
+        shifted[:, 1:] = labels[:, :-1]
+        shifted[:, 0] = self.config.decoder_start_token_id
+        return shifted.masked_fill(shifted == IGNORE_INDEX, self.config.pad_token_id)
+
+    def prepare_inputs_for_generation(
+        self,
+        input_ids: torch.LongTensor,
+        attention_mask: torch.Tensor | None = None,
+        encoder_outputs: BaseModelOutput | None = None,
+        **kwargs,
+    ) -> dict:
+        # Without a decoding cache every step re-runs the decoder over the whole prefix; the
+        # encoder output is computed once by generate() and reused.
+        return {
+            "decoder_input_ids": input_ids,
+            "attention_mask": attention_mask,
+            "encoder_outputs": encoder_outputs,
+        }
+
+
+class TerraformerEncoder(nn.Module):
+    """Token embedding, reversible bidirectional blocks [attention | FF], then (trax) the mean of
+    the two streams, a dense layer and LayerNorm. Owns the embedding shared with the decoder."""
+
+    main_input_name = "input_ids"  # read by generate()
+
+    def __init__(self, config: TerraformerConfig):
+        super().__init__()
+        self.embed = TokenEmbedding(config.vocab_size, config.d_model, config.dropout)
+        layers = []
+        for i in range(config.n_encoder_layers):
+            layers.append(Residual(build_attention(config, causal=False, index=i), config))
+            layers.append(Residual(build_ff(config), config))
+        self.stack = ReversibleStack(layers, reversible=config.reversible)
+        self.proj = nn.Linear(config.d_model, config.d_model)
+        self.norm = nn.LayerNorm(config.d_model)
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor,
+        attention_mask: torch.Tensor | None = None,
+        return_dict: bool = True,
+        **kwargs,  # output_attentions etc. from generate(); not supported, ignored
+    ) -> BaseModelOutput:
+        """input_ids, attention_mask: (B, S) -> last_hidden_state (B, S, D)."""
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids, dtype=torch.bool)
+        x = self.embed(input_ids)  # (B, S, D)
+        x1, x2 = self.stack(x, x, attention_mask.bool())
+        h = self.norm(self.proj((x1 + x2) / 2))
+        return BaseModelOutput(last_hidden_state=h)
+
+
+class TerraformerDecoder(nn.Module):
+    """One causal reversible stack over [encoder output ; target]; blocks of
+    `n_decoder_attention_layers` attention sublayers and one FF."""
+
+    def __init__(self, config: TerraformerConfig):
+        super().__init__()
+        layers = []
+        index = config.n_encoder_layers
+        for _ in range(config.n_decoder_layers):
+            for _ in range(config.n_decoder_attention_layers):
+                layers.append(Residual(build_attention(config, causal=True, index=index), config))
+                index += 1
+            layers.append(Residual(build_ff(config), config))
+        self.stack = ReversibleStack(layers, reversible=config.reversible)
+        self.norm = nn.LayerNorm(config.d_model)
+
+    def forward(
+        self,
+        enc: torch.Tensor,
+        enc_mask: torch.Tensor,
+        target: torch.Tensor,
+        target_mask: torch.Tensor,
+    ) -> torch.Tensor:
+        """enc: (B, S, D), enc_mask: (B, S), target: (B, T, D), target_mask: (B, T)
+        -> hidden states at the target positions (B, T, D)."""
+        x, mask, target_index = concat_encoder_target(enc, enc_mask, target, target_mask)
+        x1, x2 = self.stack(x, x, mask)  # (B, L, D) each
+        h = self.norm((x1 + x2) / 2)
+        return h.gather(1, target_index[..., None].expand(-1, -1, h.shape[-1]))
+
+
+def concat_encoder_target(
+    enc: torch.Tensor,
+    enc_mask: torch.Tensor,
+    target: torch.Tensor,
+    target_mask: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Lay out each row as [real encoder positions ; target ; encoder padding].
+
+    The target starts right after the row's last real encoder token (trax ConcatWithPadding),
+    so encoder padding never sits between a target token and the text it summarizes and the
+    amount of padding cannot change any result.
+
+    Returns x (B, L, D), its key mask (B, L) and the positions of the target in x (B, T).
+    """
+    b = enc_mask.shape[0]
+    t = target.shape[1]
+    # Stable sort by group: 0 = real encoder position, 1 = target, 2 = encoder padding.
+    group = torch.cat([torch.where(enc_mask, 0, 2), enc_mask.new_ones((b, t), dtype=torch.long)], 1)
+    order = group.argsort(dim=1, stable=True)  # (B, L)
+    x = torch.cat([enc, target], dim=1).gather(1, order[..., None].expand(-1, -1, enc.shape[-1]))
+    mask = torch.cat([enc_mask, target_mask], dim=1).gather(1, order)
+    n_real = enc_mask.sum(dim=1, keepdim=True)  # (B, 1)
+    target_index = n_real + torch.arange(t, device=enc.device)  # (B, T)
+    return x, mask, target_index
+
+
+class TokenEmbedding(nn.Module):
+    """Token embedding scaled by sqrt(D) plus fixed sinusoidal positions (trax 'fixed-base'),
+    which extend to any length; then dropout."""
+
+    def __init__(self, vocab_size: int, d_model: int, dropout: float):
+        super().__init__()
+        self.token = nn.Embedding(vocab_size, d_model)
+        self.scale = math.sqrt(d_model)
+        self.dropout = dropout
+
+    def forward(self, ids: torch.LongTensor, offset: int = 0) -> torch.Tensor:
+        """ids: (B, T) -> (B, T, D); positions start at `offset`."""
+        x = self.token(ids) * self.scale
+        x = x + sinusoidal_positions(ids.shape[1], x.shape[-1], offset, x.device, x.dtype)
+        return F.dropout(x, p=self.dropout, training=self.training)
+
+
+def sinusoidal_positions(
+    length: int, d_model: int, offset: int, device: torch.device, dtype: torch.dtype
+) -> torch.Tensor:
+    """(length, D): sin on even channels, cos on odd, wavelengths 2π .. 10000·2π."""
+    pos = torch.arange(offset, offset + length, device=device, dtype=torch.float32)[:, None]
+    freq = torch.exp(
+        torch.arange(0, d_model, 2, device=device, dtype=torch.float32) * (-math.log(1e4) / d_model)
+    )
+    table = torch.zeros(length, d_model, device=device)
+    table[:, 0::2] = torch.sin(pos * freq)
+    table[:, 1::2] = torch.cos(pos * freq[: d_model // 2])
+    return table.to(dtype)
+
+
+class Residual(nn.Module):
+    """The function F of one half-residual step (x1, x2) -> (x2, x1 + F(x2)):
+    LayerNorm, then the sublayer, then dropout."""
+
+    def __init__(self, sublayer: nn.Module, config: TerraformerConfig):
+        super().__init__()
+        self.norm = nn.LayerNorm(config.d_model)
+        self.sublayer = sublayer
+        self.dropout = config.dropout
+        self.takes_mask = isinstance(sublayer, SelfAttention)
+
+    def forward(self, x: torch.Tensor, key_mask: torch.Tensor) -> torch.Tensor:
+        """x: (B, L, D), key_mask: (B, L) -> (B, L, D)."""
+        h = self.norm(x)
+        h = self.sublayer(h, key_mask) if self.takes_mask else self.sublayer(h)
+        return F.dropout(h, p=self.dropout, training=self.training)
+
+
+def build_attention(config: TerraformerConfig, causal: bool, index: int) -> SelfAttention:
+    """Encoder (`causal=False`) or decoder attention as the config asks; `index` numbers the
+    attention sublayers so each LSH layer gets its own fixed inference rotations."""
+    core = config.decoder_attention if causal else config.encoder_attention
+    lsh = None
+    if core == "lsh":
+        lsh = LSHAttention(
+            n_buckets=config.lsh_n_buckets,
+            n_hashes=config.lsh_n_hashes,
+            chunk_len=config.lsh_chunk_len,
+            chunks_before=config.lsh_chunks_before,
+            chunks_after=0 if causal else config.lsh_chunks_after,
+            eval_seed=config.lsh_eval_seed * 1000 + index,
+        )
+    return SelfAttention(
+        config.d_model,
+        config.n_heads,
+        causal=causal,
+        core=core,
+        qkv_sparsity=config.qkv_sparsity,
+        qkv_time_kernel=config.qkv_time_kernel,
+        dropout=config.dropout,
+        lsh=lsh,
+    )
+
+
+def build_ff(config: TerraformerConfig) -> nn.Module:
+    if config.ff_sparsity:
+        return SparseFF(
+            config.d_model,
+            config.d_ff,
+            block=config.ff_sparsity,
+            d_lowrank=config.ff_lowrank_dim,
+            temperature=config.ff_temperature,
+            hard_prob=config.ff_hard_prob,
+            dropout=config.ff_dropout,
+            gather_max_tokens=config.sparse_ff_gather_max_tokens,
+        )
+    return DenseFF(config.d_model, config.d_ff, dropout=config.ff_dropout)
+
+
+def count_parameters(config: TerraformerConfig) -> int:
+    """Number of distinct parameters of the model for `config`, without allocating them."""
+    with torch.device("meta"):
+        model = TerraformerForConditionalGeneration(config)
+    return sum(p.numel() for p in model.parameters())
