@@ -55,6 +55,8 @@ class ReversibleStack(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """x1, x2: (B, T, D) streams; key_mask: (B, T) bool -> the two output streams."""
         if self.reversible and torch.is_grad_enabled():
+            # The parameters are passed only so autograd calls our backward even when the
+            # streams themselves need no gradient; their gradients are accumulated there.
             params = [p for p in self.parameters() if p.requires_grad]
             out = _ReversibleFunction.apply(x1, x2, self, key_mask, *params)
             return out[0], out[1]
@@ -64,9 +66,6 @@ class ReversibleStack(nn.Module):
 
     def __len__(self) -> int:
         return len(self.layers)
-
-    def layer_parameters(self, i: int) -> list[nn.Parameter]:
-        return [p for p in self.layers[i].parameters() if p.requires_grad]
 
 
 class _ReversibleFunction(torch.autograd.Function):
@@ -95,22 +94,17 @@ class _ReversibleFunction(torch.autograd.Function):
     def backward(ctx: Any, dy1: torch.Tensor, dy2: torch.Tensor) -> tuple[Any, ...]:
         y1, y2, key_mask = ctx.saved_tensors
         stack: ReversibleStack = ctx.stack
-        grads: dict[nn.Parameter, torch.Tensor] = {}
-        for i in reversed(range(len(ctx.states))):
-            # Undo (x1, x2) -> (x2, x1 + F(x2)) while back-propagating through F.
+        for i in reversed(range(len(stack.layers))):
+            # Undo (x1, x2) -> (x2, x1 + F(x2)) while back-propagating through F. The weight
+            # gradients go straight into `.grad` (through the usual accumulation nodes, so
+            # DDP's hooks fire), one layer at a time: memory stays flat in depth.
             x2 = y1.detach().requires_grad_(True)
-            params = stack.layer_parameters(i)
             with torch.enable_grad(), replay_rng(ctx.states[i], x2.device):
                 f = stack.layers[i](x2, key_mask)
-            dx2, *dparams = torch.autograd.grad(f, [x2, *params], dy2, allow_unused=True)
-            for p, g in zip(params, dparams, strict=True):
-                if g is not None:
-                    grads[p] = grads[p] + g if p in grads else g
+            torch.autograd.backward(f, dy2)
             with torch.no_grad():
                 x1 = y2 - f
-                dx2 = dy1 if dx2 is None else dy1 + dx2
+                dx2 = dy1 + x2.grad
             y1, y2 = x1, x2.detach()
             dy1, dy2 = dy2, dx2
-        param_grads = [grads.get(p) for p in stack.parameters() if p.requires_grad]
-        assert len(param_grads) == ctx.n_params
-        return (dy1, dy2, None, None, *param_grads)
+        return (dy1, dy2, None, None, *([None] * ctx.n_params))
