@@ -20,7 +20,9 @@ def test_encoder_output_and_target_are_laid_out_without_gaps():
     enc = torch.arange(1, 6).float().view(1, 5, 1).repeat(2, 1, 1)  # tokens 1..5
     enc_mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=torch.bool)
     target = torch.tensor([[[10.0], [11.0]]]).repeat(2, 1, 1)
-    x, mask, index = concat_encoder_target(enc, enc_mask, target, torch.ones(2, 2, dtype=torch.bool))
+    x, mask, index = concat_encoder_target(
+        enc, enc_mask, target, torch.ones(2, 2, dtype=torch.bool)
+    )
     assert x[..., 0].tolist() == [[1, 2, 3, 4, 5, 10, 11], [1, 2, 3, 10, 11, 4, 5]]
     assert mask.tolist() == [[True] * 7, [True] * 5 + [False] * 2]
     assert index.tolist() == [[5, 6], [3, 4]]
