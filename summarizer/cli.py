@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+
+import datasets
+import transformers
 
 from summarizer.configuration import PRESETS, TerraformerConfig
 from summarizer.modeling import count_parameters
@@ -30,9 +34,45 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m summarizer", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("presets", help="print the model presets and their parameter counts")
+    train_parser = commands.add_parser("train", help="train a model (see summarizer/train.py)")
+    train_parser.add_argument("--config", required=True, help="TOML file, e.g. configs/tiny.toml")
+    train_parser.add_argument("--out", required=True, help="directory for checkpoints and logs")
+    train_parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a config value (TOML syntax), e.g. --set optim.lr=3e-4; repeatable",
+    )
+    train_parser.add_argument(
+        "--resume", action="store_true", help="continue from the newest checkpoint in --out"
+    )
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if args.command == "presets":
         print(presets_table())
+        return 0
+    if args.command == "train":
+        return run_train(args)
+    return 2
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from summarizer.train import TrainingDiverged, train
+    from summarizer.train_config import ConfigError, load_run_config
+
+    datasets.disable_progress_bars()
+    transformers.utils.logging.disable_progress_bar()
+    try:
+        config = load_run_config(args.config, args.set)
+        result = train(config, args.out, resume=args.resume)
+    except (ConfigError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except TrainingDiverged as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"trained {result.steps} steps; checkpoint: {result.final_checkpoint}")
     return 0
 
 

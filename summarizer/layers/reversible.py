@@ -40,6 +40,16 @@ def replay_rng(state: RNGState, device: torch.device) -> Iterator[None]:
         yield
 
 
+def autocast_state(device: torch.device) -> dict:
+    """Keyword arguments for torch.autocast that reproduce the autocast now in effect."""
+    kind = device.type
+    return {
+        "device_type": kind,
+        "enabled": torch.is_autocast_enabled(kind),
+        "dtype": torch.get_autocast_dtype(kind),
+    }
+
+
 class ReversibleStack(nn.Module):
     """Half-residual layers on two streams; reversible (O(1) activation memory in depth) when
     `reversible`, plain autograd otherwise. Both consume the RNG in the same order, so with
@@ -86,6 +96,9 @@ class _ReversibleFunction(torch.autograd.Function):
                 x1, x2 = x2, x1 + layer(x2, key_mask)
         ctx.stack = stack
         ctx.states = states
+        # The recomputation must run under the same autocast as the forward (e.g. bf16 on
+        # GPU), or the rebuilt activations would not match the ones the forward produced.
+        ctx.autocast = autocast_state(x2.device)
         ctx.n_params = len(params)
         ctx.save_for_backward(x1, x2, key_mask)
         return x1, x2
@@ -99,7 +112,11 @@ class _ReversibleFunction(torch.autograd.Function):
             # gradients go straight into `.grad` (through the usual accumulation nodes, so
             # DDP's hooks fire), one layer at a time: memory stays flat in depth.
             x2 = y1.detach().requires_grad_(True)
-            with torch.enable_grad(), replay_rng(ctx.states[i], x2.device):
+            with (
+                torch.enable_grad(),
+                replay_rng(ctx.states[i], x2.device),
+                torch.autocast(**ctx.autocast),
+            ):
                 f = stack.layers[i](x2, key_mask)
             torch.autograd.backward(f, dy2)
             with torch.no_grad():

@@ -1,0 +1,1 @@
+"""Evaluation: ROUGE scores, baselines and reports."""
