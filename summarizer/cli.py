@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 import datasets
@@ -72,7 +73,8 @@ def run_train(args: argparse.Namespace) -> int:
     except TrainingDiverged as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"trained {result.steps} steps; checkpoint: {result.final_checkpoint}")
+    if os.environ.get("RANK", "0") == "0":
+        print(f"trained {result.steps} steps; checkpoint: {result.final_checkpoint}")
     return 0
 
 

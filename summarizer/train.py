@@ -159,13 +159,13 @@ class Trainer:
         set_seed(t.seed + 1 + self.dist.rank)
         if self.resume:
             self.restore()
-        self.ddp = (
-            DistributedDataParallel(
-                self.model, device_ids=[self.device] if self.device.type == "cuda" else None
-            )
-            if self.dist.world > 1
-            else self.model
-        )
+        self.ddp = self.model
+        if self.dist.world > 1:
+            # static_graph: the reversible backward re-enters autograd for each layer, which
+            # DDP's default bookkeeping does not allow; the set of parameters used is the
+            # same every step, which is what static_graph asks.
+            device_ids = [self.device] if self.device.type == "cuda" else None
+            self.ddp = DistributedDataParallel(self.model, device_ids=device_ids, static_graph=True)
         return self.loop()
 
     def load(self, sources: list[str], limit: int) -> datasets.Dataset:

@@ -1,0 +1,63 @@
+"""The run configuration: TOML, --set overrides, and errors that say what to change."""
+
+import pytest
+
+from summarizer.configuration import TerraformerConfig
+from summarizer.train_config import ConfigError, load_run_config
+
+CONFIGS = ["configs/tiny.toml", "configs/cpu-small.toml", "configs/gpu-base.toml"]
+
+
+@pytest.mark.parametrize("path", CONFIGS)
+def test_shipped_configs_load(path):
+    config = load_run_config(path)
+    assert isinstance(config.model_config(vocab_size=1024), TerraformerConfig)
+
+
+def test_set_overrides_use_toml_values():
+    config = load_run_config(
+        "configs/tiny.toml",
+        [
+            "optim.lr=3e-4",
+            "train.steps=7",
+            'data.train=["a.jsonl", "b"]',
+            "model.overrides.dropout=0",
+        ],
+    )
+    assert config.optim.lr == 3e-4 and config.train.steps == 7
+    assert config.data.train == ["a.jsonl", "b"]
+    assert config.model_config(512).dropout == 0.0
+
+
+def test_unknown_key_lists_the_valid_ones(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[data]\nmax_len = 5\ntrain = ['x']\n")
+    with pytest.raises(ConfigError) as error:
+        load_run_config(path)
+    message = str(error.value)
+    assert "data.max_len" in message and "max_input_tokens" in message and "vocab_size" in message
+
+
+def test_unknown_section_and_model_setting(tmp_path):
+    with pytest.raises(ConfigError, match="valid sections"):
+        load_run_config("configs/tiny.toml", ["trainer.steps=3"])
+    with pytest.raises(ConfigError, match=r"Unknown model setting\(s\) \['d_modle'\]"):
+        load_run_config("configs/tiny.toml", ["model.overrides.d_modle=3"])
+
+
+def test_wrong_type_names_the_key():
+    with pytest.raises(ConfigError, match=r"train.steps must be int, got str '10'"):
+        load_run_config("configs/tiny.toml", ['train.steps="10"'])
+    with pytest.raises(ConfigError, match=r"model\.dense must be bool"):
+        load_run_config("configs/tiny.toml", ["model.dense=1"])
+
+
+def test_bad_values_are_refused():
+    with pytest.raises(ConfigError, match=r"optim\.name"):
+        load_run_config("configs/tiny.toml", ["optim.name=sgd"])
+    with pytest.raises(ConfigError, match=r"\[model\]: Invalid TerraformerConfig.*n_heads"):
+        load_run_config("configs/tiny.toml", ["model.overrides.n_heads=3"])
+    with pytest.raises(ConfigError, match="Config file not found"):
+        load_run_config("configs/nope.toml")
+    with pytest.raises(ConfigError, match=r"--set takes section\.key=value"):
+        load_run_config("configs/tiny.toml", ["steps=3"])
