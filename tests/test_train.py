@@ -1,0 +1,227 @@
+"""The training command end to end on the tiny config: outputs, exact resume after SIGKILL,
+divergence handling, and 2-process DDP against one process."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import AutoModelForSeq2SeqLM
+
+import summarizer.train as train_module
+from summarizer.cli import main
+from summarizer.tokenizer import load_tokenizer
+from summarizer.train import TrainingDiverged, epoch_batches, train
+from summarizer.train_config import load_run_config
+from tests.cohan_fixtures import write_cohan
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def data(tmp_path, monkeypatch):
+    monkeypatch.setenv("SUMMARIZER_CACHE", str(tmp_path / "cache"))
+    train_file = write_cohan(tmp_path / "train.jsonl", 12, seed=0)
+    val_file = write_cohan(tmp_path / "val.jsonl", 3, seed=1)
+    return [f'data.train=["{train_file}"]', f'data.validation=["{val_file}"]']
+
+
+def losses(out: Path) -> list[float]:
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    return [json.loads(line)["loss"] for line in lines]
+
+
+def cli(*args: str, env: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, *args],
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_train_writes_loadable_checkpoints_and_logs(tmp_path, data):
+    out = tmp_path / "run"
+    assert (
+        main(
+            [
+                "train",
+                "--config",
+                "configs/tiny.toml",
+                "--out",
+                str(out),
+                *[a for s in data for a in ("--set", s)],
+            ]
+        )
+        == 0
+    )
+    final = out / "checkpoints" / "step-0000012"
+    assert (out / "checkpoints" / "latest").read_text() == final.name
+    model = AutoModelForSeq2SeqLM.from_pretrained(final)
+    tokenizer = load_tokenizer(final)
+    assert model.config.vocab_size == len(tokenizer)
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == list(range(1, 13))
+    assert {"val_loss", "val_rouge1", "val_rougeLsum"} <= set(records[5]) and "val_loss" in records[
+        -1
+    ]
+    assert records[-1]["loss"] < records[0]["loss"]
+    assert all(r["tokens_per_s"] > 0 for r in records)
+    assert (out / "loss.png").stat().st_size > 1000
+    assert any((out / "tb").iterdir())
+    assert json.loads((out / "summary.json").read_text())["steps"] == 12
+    # Only tensors and plain data in the optimizer file.
+    torch.load(final / "optimizer.pt", weights_only=True)
+
+
+def test_resume_after_sigkill_reproduces_the_uninterrupted_run(tmp_path, data):
+    sets = [a for s in data for a in ("--set", s)]
+    base = ["-m", "summarizer", "train", "--config", "configs/tiny.toml", *sets]
+    env = {"SUMMARIZER_CACHE": os.environ["SUMMARIZER_CACHE"]}
+    whole = cli(*base, "--out", str(tmp_path / "whole"), env=env)
+    assert whole.wait(timeout=300) == 0, whole.stdout.read()
+
+    out = tmp_path / "killed"
+    run = cli(*base, "--out", str(out), env=env)
+    deadline = time.time() + 300
+    while not (out / "checkpoints" / "step-0000008").exists():
+        assert run.poll() is None and time.time() < deadline, "run ended before step 8"
+        time.sleep(0.02)
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    assert not (out / "checkpoints" / "step-0000012").exists()
+    resumed = cli(*base, "--out", str(out), "--resume", env=env)
+    assert resumed.wait(timeout=300) == 0, resumed.stdout.read()
+    assert losses(out) == losses(tmp_path / "whole")
+    a = load_file(tmp_path / "whole" / "checkpoints" / "step-0000012" / "model.safetensors")
+    b = load_file(out / "checkpoints" / "step-0000012" / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, data, monkeypatch):
+    real = train_module.token_loss_sum
+    calls = {"n": 0}
+
+    def poisoned(logits, labels, smoothing):
+        calls["n"] += 1
+        loss = real(logits, labels, smoothing)
+        return loss * float("nan") if calls["n"] > 6 else loss  # step 7 (after checkpoint 4)
+
+    monkeypatch.setattr(train_module, "token_loss_sum", poisoned)
+    config = load_run_config(
+        "configs/tiny.toml", [*data, "train.eval_every=0", "train.rouge_docs=0"]
+    )
+    out = tmp_path / "run"
+    with pytest.raises(TrainingDiverged, match="Loss became nan at step 7") as error:
+        train(config, out)
+    assert "optim.lr" in str(error.value)
+    assert (out / "checkpoints" / "latest").read_text() == "step-0000004"
+    AutoModelForSeq2SeqLM.from_pretrained(out / "checkpoints" / "step-0000004")
+
+
+def test_missing_data_path_fails_before_the_model_is_built(tmp_path, monkeypatch, capsys):
+    def no_model(*args, **kwargs):
+        raise AssertionError("model built before the data was checked")
+
+    monkeypatch.setattr(train_module, "TerraformerForConditionalGeneration", no_model)
+    code = main(
+        [
+            "train",
+            "--config",
+            "configs/tiny.toml",
+            "--out",
+            str(tmp_path / "o"),
+            "--set",
+            f'data.train=["{tmp_path / "missing.jsonl"}"]',
+        ]
+    )
+    assert code == 2
+    assert "missing.jsonl" in capsys.readouterr().err
+
+
+def test_two_processes_match_one_with_the_same_global_batch(tmp_path, data):
+    # Randomness-free model settings, so that both runs must compute the same thing.
+    sets = [
+        *data,
+        "model.overrides.dropout=0",
+        "model.overrides.ff_dropout=0",
+        "model.overrides.ff_hard_prob=0",
+        'model.overrides.encoder_attention="full"',
+        'model.overrides.decoder_attention="full"',
+        "train.batch_size=4",
+        "train.steps=4",
+        "train.eval_every=0",
+        "train.rouge_docs=0",
+    ]
+    args = [a for s in sets for a in ("--set", s)]
+    env = {"SUMMARIZER_CACHE": os.environ["SUMMARIZER_CACHE"], "OMP_NUM_THREADS": "1"}
+    one = cli(
+        "-m",
+        "summarizer",
+        "train",
+        "--config",
+        "configs/tiny.toml",
+        "--out",
+        str(tmp_path / "one"),
+        *args,
+        env=env,
+    )
+    assert one.wait(timeout=300) == 0, one.stdout.read()
+    tokenizer = ["--set", f'data.tokenizer="{tmp_path / "one" / "tokenizer"}"']
+    accumulated = cli(
+        "-m",
+        "summarizer",
+        "train",
+        "--config",
+        "configs/tiny.toml",
+        "--out",
+        str(tmp_path / "accum"),
+        *args,
+        *tokenizer,
+        "--set",
+        "train.grad_accum=2",
+        env=env,
+    )
+    two = cli(
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "summarizer",
+        "train",
+        "--config",
+        "configs/tiny.toml",
+        "--out",
+        str(tmp_path / "two"),
+        *args,
+        *tokenizer,
+        env=env,
+    )
+    assert accumulated.wait(timeout=300) == 0, accumulated.stdout.read()
+    assert two.wait(timeout=300) == 0, two.stdout.read()
+    reference = losses(tmp_path / "one")
+    weights = load_file(tmp_path / "one" / "checkpoints" / "step-0000004" / "model.safetensors")
+    for other in ("two", "accum"):
+        assert losses(tmp_path / other) == pytest.approx(reference, rel=1e-5), other
+        w = load_file(tmp_path / other / "checkpoints" / "step-0000004" / "model.safetensors")
+        assert max((weights[k] - w[k]).abs().max().item() for k in w) < 1e-4, other
+
+
+def test_batches_are_deterministic_length_grouped_and_cover_the_epoch():
+    lengths = torch.randint(10, 1000, (1000,)).numpy()
+    a = epoch_batches(lengths, 4, seed=3, epoch=0)
+    assert [x.tolist() for x in a] == [x.tolist() for x in epoch_batches(lengths, 4, 3, 0)]
+    assert [x.tolist() for x in a] != [x.tolist() for x in epoch_batches(lengths, 4, 3, 1)]
+    flat = sorted(i for b in a for i in b.tolist())
+    assert flat == list(range(1000))
+    spread = sum(lengths[b].max() - lengths[b].min() for b in a) / len(a)
+    assert spread < 0.1 * (lengths.max() - lengths.min())  # neighbours in length share a batch
