@@ -44,7 +44,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         ff_sparsity=32,
         qkv_sparsity=4,
         lsh_chunk_len=64,
-        lsh_n_buckets=32,
+        lsh_n_buckets=16,  # ~ length / chunk for 1-2k-token inputs: little bucket padding
         lsh_n_hashes=2,
         dropout=0.1,
         ff_dropout=0.1,
@@ -65,6 +65,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         lsh_n_hashes=2,
         dropout=0.2,
         ff_dropout=0.1,
+        attention_dropout=0.2,
     ),
     # The paper's 800M decoding-speed config (Table 1): 2 encoder + 24 decoder layers, d_model
     # 1024, 16 heads, N = 64, S = 16. d_ff is set so the model has ~800M parameters with our
@@ -104,8 +105,11 @@ class TerraformerConfig(PretrainedConfig):
         n_encoder_layers: int = 4,  # reversible blocks of [attention, FF]
         n_decoder_layers: int = 4,  # reversible blocks of [attention x n, FF]
         n_decoder_attention_layers: int = 2,  # attention sublayers per decoder FF (trax: 2)
-        dropout: float = 0.1,  # residual, embedding and attention-probability dropout
+        dropout: float = 0.1,  # residual and embedding dropout
         ff_dropout: float = 0.1,  # dropout on the FF hidden activations
+        # Dropout on attention probabilities. It costs a random mask the size of the attention
+        # matrix, the largest tensor of the model, so the CPU presets leave it off.
+        attention_dropout: float = 0.0,
         # Sparse FF: N units per block, one active per block (0 = dense FF).
         ff_sparsity: int = 32,
         ff_lowrank: int | None = None,  # controller rank; None = d_ff // ff_sparsity (trax)
@@ -144,6 +148,7 @@ class TerraformerConfig(PretrainedConfig):
         self.n_decoder_attention_layers = n_decoder_attention_layers
         self.dropout = dropout
         self.ff_dropout = ff_dropout
+        self.attention_dropout = attention_dropout
         self.ff_sparsity = ff_sparsity
         self.ff_lowrank = ff_lowrank
         self.ff_temperature = ff_temperature
@@ -235,11 +240,9 @@ class TerraformerConfig(PretrainedConfig):
             f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads}); "
             f"change one of them",
         )
-        need(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}")
-        need(
-            0.0 <= self.ff_dropout < 1.0,
-            f"ff_dropout must be in [0, 1), got {self.ff_dropout}",
-        )
+        for name in ("dropout", "ff_dropout", "attention_dropout"):
+            value = getattr(self, name)
+            need(0.0 <= value < 1.0, f"{name} must be in [0, 1), got {value}")
         need(self.ff_sparsity >= 0, "ff_sparsity must be >= 0 (0 means a dense FF)")
         if self.ff_sparsity > 0:
             need(

@@ -317,7 +317,7 @@ def build_attention(config: TerraformerConfig, causal: bool, index: int) -> Self
         core=core,
         qkv_sparsity=config.qkv_sparsity,
         qkv_time_kernel=config.qkv_time_kernel,
-        dropout=config.dropout,
+        dropout=config.attention_dropout,
         lsh=lsh,
     )
 

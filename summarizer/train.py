@@ -307,7 +307,14 @@ class Trainer:
         loss_sum, n_tokens = self.dist.sum(loss_sum), int(self.dist.sum(n_tokens))
         return loss_sum / n_targets, n_tokens
 
-    def collate(self, indices: np.ndarray) -> dict[str, torch.Tensor]:
+    def spread(n: int, k: int) -> list[int]:
+    """k indices evenly spread over range(n) (all of them when k >= n)."""
+    if k >= n:
+        return list(range(n))
+    return sorted({round(i * (n - 1) / max(1, k - 1)) for i in range(k)})
+
+
+def collate(self, indices: np.ndarray) -> dict[str, torch.Tensor]:
         rows = self.train_set[indices.tolist()]
         return collate(rows["input_ids"], rows["labels"], self.tokenizer.pad_token_id, self.device)
 
@@ -320,10 +327,11 @@ class Trainer:
             return {}
         t = self.t
         model = self.model.eval()
-        n = min(t.eval_docs, len(self.val_set))
+        # Evenly spaced documents, so every validation source is represented.
+        subset = spread(len(self.val_set), t.eval_docs)
         total, count = 0.0, 0
-        for start in range(0, n, t.batch_size):
-            rows = self.val_set[list(range(start, min(n, start + t.batch_size)))]
+        for start in range(0, len(subset), t.batch_size):
+            rows = self.val_set[subset[start : start + t.batch_size]]
             inputs = collate(
                 rows["input_ids"], rows["labels"], self.tokenizer.pad_token_id, self.device
             )
@@ -333,8 +341,7 @@ class Trainer:
             count += int((inputs["labels"] != IGNORE_INDEX).sum())
         result = {"val_loss": total / count}
         if t.rouge_docs:
-            m = min(t.rouge_docs, len(self.val_set))
-            rows = self.val_set[list(range(m))]
+            rows = self.val_set[spread(len(self.val_set), t.rouge_docs)]
             predictions = []
             for ids in rows["input_ids"]:
                 input_ids = torch.as_tensor(ids, device=self.device)[None]

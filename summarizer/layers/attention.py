@@ -119,14 +119,19 @@ def full_attention(
     `mask_self` reproduces the shared-QK convention of LSH attention (used by the tests that
     compare the two)."""
     t = q.shape[-2]
-    logits = q @ k.transpose(-1, -2) * q.shape[-1] ** -0.5  # (B, H, T, T)
     pos = torch.arange(t, device=q.device)
+    visible = key_mask[:, None, None, :]  # (B, 1, 1, T)
+    if causal:
+        visible = visible & (pos[None, :] <= pos[:, None])  # (B, 1, T, T)
+    # Every row must see a key for the fused kernel (it returns NaN for empty rows).
+    rows_see_a_key = key_mask[:, 0].all() if causal else key_mask.any(dim=-1).all()
+    if not mask_self and bool(rows_see_a_key):
+        # PyTorch's fused kernel: no T x T probability matrix is kept for the backward pass.
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=visible, dropout_p=dropout)
+    logits = q @ k.transpose(-1, -2) * q.shape[-1] ** -0.5  # (B, H, T, T)
     if mask_self:
         logits = logits.masked_fill(pos[:, None] == pos[None, :], SELF_MASK_VALUE)
-    hidden = ~key_mask[:, None, None, :]  # (B, 1, 1, T)
-    if causal:
-        hidden = hidden | (pos[None, :] > pos[:, None])
-    logits = logits.masked_fill(hidden, MASK_VALUE)
+    logits = logits.masked_fill(~visible, MASK_VALUE)
     probs = F.dropout(logits.softmax(dim=-1), p=dropout, training=dropout > 0)
     return probs @ v
 

@@ -157,14 +157,14 @@ class SparseFF(nn.Module):
 
     def training_mask(self, logits: torch.Tensor) -> torch.Tensor:
         """Soft or straight-through hard mask (B, T, K, N); draws from the global RNG."""
-        log_soft = logits.log_softmax(dim=-1)
-        soft = log_soft.exp()
+        soft = logits.softmax(dim=-1)
+        if not torch.rand(()) < self.hard_prob:  # one draw per step, as in trax
+            return soft
         u = torch.rand_like(logits).clamp_(1e-6, 1 - 1e-6)
-        gumbel = -torch.log(-torch.log(u))
-        chosen = (log_soft.detach() + self.temperature * gumbel).argmax(dim=-1)
+        gumbel = -torch.log(-torch.log(u))  # drawn only on hard steps: it is not cheap
+        chosen = (logits.detach().log_softmax(dim=-1) + self.temperature * gumbel).argmax(dim=-1)
         hard = F.one_hot(chosen, self.block).to(soft.dtype)
-        use_hard = torch.rand(()) < self.hard_prob  # one draw per step, as in trax
-        return hard + soft - soft.detach() if use_hard else soft
+        return hard + soft - soft.detach()
 
     def dense_forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """All F units computed, then masked. mask: (..., K, N)."""
