@@ -307,14 +307,7 @@ class Trainer:
         loss_sum, n_tokens = self.dist.sum(loss_sum), int(self.dist.sum(n_tokens))
         return loss_sum / n_targets, n_tokens
 
-    def spread(n: int, k: int) -> list[int]:
-    """k indices evenly spread over range(n) (all of them when k >= n)."""
-    if k >= n:
-        return list(range(n))
-    return sorted({round(i * (n - 1) / max(1, k - 1)) for i in range(k)})
-
-
-def collate(self, indices: np.ndarray) -> dict[str, torch.Tensor]:
+    def collate(self, indices: np.ndarray) -> dict[str, torch.Tensor]:
         rows = self.train_set[indices.tolist()]
         return collate(rows["input_ids"], rows["labels"], self.tokenizer.pad_token_id, self.device)
 
@@ -434,6 +427,13 @@ def epoch_batches(lengths: np.ndarray, batch_size: int, seed: int, epoch: int) -
         batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
     batches = [b for b in batches if len(b) == batch_size]  # equal-size steps
     return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def spread(n: int, k: int) -> list[int]:
+    """k indices evenly spread over range(n) (all of them when k >= n)."""
+    if k >= n:
+        return list(range(n))
+    return sorted({round(i * (n - 1) / max(1, k - 1)) for i in range(k)})
 
 
 def collate(
