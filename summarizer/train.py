@@ -184,7 +184,7 @@ class Trainer:
         path = self.out_dir / "tokenizer"
         if self.dist.is_main and not (path / "tokenizer.json").is_file():
             n = min(d.tokenizer_docs, len(train_docs))
-            subset = train_docs.select(range(n))
+            subset = train_docs.select(spread(len(train_docs), n))  # from every source
             texts = (text for doc in subset for text in (doc["article"], doc["abstract"]))
             log.info("training a %d-token tokenizer on %d documents", d.vocab_size, n)
             train_tokenizer(texts, d.vocab_size).save_pretrained(path)
