@@ -446,9 +446,9 @@ def collate(
     mask = torch.zeros((len(inputs), s), dtype=torch.long)
     label_ids = torch.full((len(labels), t), IGNORE_INDEX, dtype=torch.long)
     for i, (x, y) in enumerate(zip(inputs, labels, strict=True)):
-        input_ids[i, : len(x)] = torch.as_tensor(x)
+        input_ids[i, : len(x)] = torch.tensor(x)
         mask[i, : len(x)] = 1
-        label_ids[i, : len(y)] = torch.as_tensor(y)
+        label_ids[i, : len(y)] = torch.tensor(y)
     return {
         "input_ids": input_ids.to(device),
         "attention_mask": mask.to(device),

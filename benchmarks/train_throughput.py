@@ -1,0 +1,100 @@
+"""Training throughput: tokens per second of the Terraformer vs its parameter-matched dense
+twin, one optimizer step (forward, backward, AdamW) at a time, interleaved, medians.
+
+    python -m benchmarks.train_throughput [--preset small] [--input-len 2048]
+        [--target-len 256] [--batch 1] [--repeats 5] [--threads 2] [--json PATH]
+
+Tokens are input plus target tokens. Random token ids: speed does not depend on the text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+
+import torch
+
+from summarizer import TerraformerConfig, TerraformerForConditionalGeneration
+from summarizer.modeling import count_parameters
+from summarizer.seed import set_seed
+
+
+def step_seconds(model, optimizer, ids, labels) -> float:
+    started = time.perf_counter()
+    model(input_ids=ids, labels=labels).loss.backward()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    if ids.is_cuda:
+        torch.cuda.synchronize()
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="small")
+    parser.add_argument("--input-len", type=int, default=2048)
+    parser.add_argument("--target-len", type=int, default=256)
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    set_seed(0)
+
+    variants = {}
+    for name, dense in (("terraformer", False), ("dense twin", True)):
+        config = TerraformerConfig.preset(args.preset, dense=dense)
+        model = TerraformerForConditionalGeneration(config).to(args.device).train()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+        variants[name] = (config, model, optimizer)
+    vocab = min(c.vocab_size for c, _, _ in variants.values())
+    ids = torch.randint(3, vocab, (args.batch, args.input_len), device=args.device)
+    labels = torch.randint(3, vocab, (args.batch, args.target_len), device=args.device)
+    tokens = args.batch * (args.input_len + args.target_len)
+
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for _, model, optimizer in variants.values():  # warm-up
+        step_seconds(model, optimizer, ids, labels)
+    for _ in range(args.repeats):
+        for name, (_, model, optimizer) in variants.items():
+            times[name].append(step_seconds(model, optimizer, ids, labels))
+
+    rows = []
+    print(
+        f"preset {args.preset}, batch {args.batch} x ({args.input_len} + {args.target_len}) "
+        f"tokens, {torch.get_num_threads()} threads, {args.device}"
+    )
+    print(f"{'model':<12} {'parameters':>12} {'s/step':>8} {'tokens/s':>9}")
+    for name, (config, _, _) in variants.items():
+        seconds = statistics.median(times[name])
+        rows.append(
+            {
+                "model": name,
+                "parameters": count_parameters(config),
+                "seconds_per_step": seconds,
+                "tokens_per_s": tokens / seconds,
+            }
+        )
+        print(f"{name:<12} {rows[-1]['parameters']:>12,} {seconds:>8.2f} {tokens / seconds:>9,.0f}")
+    ratio = rows[0]["tokens_per_s"] / rows[1]["tokens_per_s"]
+    print(f"terraformer / dense twin throughput: {ratio:.2f}x")
+    if args.json:
+        report = {
+            **vars(args),
+            "threads_used": torch.get_num_threads(),
+            "runs": rows,
+            "terraformer_over_dense": ratio,
+        }
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
