@@ -136,7 +136,7 @@ class TerraformerConfig(PretrainedConfig):
         decoder_start_token_id: int | None = None,
         tie_word_embeddings: bool = True,
         is_encoder_decoder: bool = True,
-        use_cache: bool = False,
+        use_cache: bool = True,  # incremental decoding in generate()
         **kwargs: Any,
     ):
         self.vocab_size = vocab_size
@@ -167,6 +167,7 @@ class TerraformerConfig(PretrainedConfig):
         self.reversible = reversible
         self.sparse_ff_gather_max_tokens = sparse_ff_gather_max_tokens
         self.initializer_range = initializer_range
+        self.use_cache = use_cache
         if decoder_start_token_id is None:
             decoder_start_token_id = bos_token_id
         # A multiplicative output layer has no matrix to share with the embedding.
@@ -178,7 +179,6 @@ class TerraformerConfig(PretrainedConfig):
             decoder_start_token_id=decoder_start_token_id,
             tie_word_embeddings=tie_word_embeddings,
             is_encoder_decoder=is_encoder_decoder,
-            use_cache=use_cache,
             **kwargs,
         )
         self.validate_architecture()

@@ -95,13 +95,17 @@ class TerraformerForConditionalGeneration(TerraformerPreTrainedModel, Generation
         decoder_attention_mask: torch.Tensor | None = None,
         encoder_outputs: BaseModelOutput | tuple | None = None,
         labels: torch.LongTensor | None = None,
+        cache: TerraformerCache | None = None,
+        use_cache: bool | None = None,
         return_dict: bool | None = None,
-        **kwargs,  # generation bookkeeping (cache, use_cache, ...); no cache yet
+        **kwargs,  # other generation bookkeeping, unused
     ) -> Seq2SeqLMOutput:
         """input_ids, attention_mask: (B, S); decoder_input_ids or labels: (B, T).
 
         Returns logits (B, T, V) and, with labels, the mean cross-entropy over labels that are
-        not -100."""
+        not -100. With `use_cache` (inference), also the decoding cache: pass it back with the
+        longer `decoder_input_ids` and only the new positions are computed; logits are then
+        given for those positions only."""
         if encoder_outputs is None:
             if input_ids is None:
                 raise ValueError("Pass input_ids (or precomputed encoder_outputs)")
@@ -121,8 +125,23 @@ class TerraformerForConditionalGeneration(TerraformerPreTrainedModel, Generation
             # them), so every target position can be marked real.
             decoder_attention_mask = torch.ones_like(decoder_input_ids, dtype=torch.bool)
 
-        target = self.encoder.embed(decoder_input_ids)  # (B, T, D)
-        hidden = self.decoder(enc, attention_mask.bool(), target, decoder_attention_mask.bool())
+        if use_cache is None:
+            use_cache = cache is not None or (self.config.use_cache and labels is None)
+        if use_cache and not self.training:
+            # Incremental: prefill once, then only the target positions not yet in the cache.
+            if cache is None:
+                cache = self.decoder.prefill(enc, attention_mask.bool())
+            new_ids = decoder_input_ids[:, cache.length :]
+            hidden = []
+            for i in range(new_ids.shape[1]):
+                target = self.encoder.embed(new_ids[:, i : i + 1], offset=cache.length)
+                hidden.append(self.decoder.step(target, cache))
+            hidden = torch.cat(hidden, dim=1)  # (B, new positions, D)
+        else:
+            cache = None
+            target = self.encoder.embed(decoder_input_ids)  # (B, T, D)
+            mask = attention_mask.bool()
+            hidden = self.decoder(enc, mask, target, decoder_attention_mask.bool())
         logits = self.lm_head(hidden)  # (B, T, V)
 
         loss = None
@@ -132,7 +151,7 @@ class TerraformerForConditionalGeneration(TerraformerPreTrainedModel, Generation
                 labels.flatten(),
                 ignore_index=IGNORE_INDEX,
             )
-        return Seq2SeqLMOutput(loss=loss, logits=logits, encoder_last_hidden_state=enc)
+        return Seq2SeqLMOutput(loss=loss, logits=logits, cache=cache, encoder_last_hidden_state=enc)
 
     def shift_right(self, labels: torch.LongTensor) -> torch.LongTensor:
         """Decoder inputs from labels: start token first, ignored labels become padding."""
@@ -146,15 +165,23 @@ class TerraformerForConditionalGeneration(TerraformerPreTrainedModel, Generation
         input_ids: torch.LongTensor,
         attention_mask: torch.Tensor | None = None,
         encoder_outputs: BaseModelOutput | None = None,
+        cache: TerraformerCache | None = None,
+        use_cache: bool | None = None,
         **kwargs,
     ) -> dict:
-        # Without a decoding cache every step re-runs the decoder over the whole prefix; the
-        # encoder output is computed once by generate() and reused.
+        # generate() runs the encoder once; with the cache each step then computes only the
+        # new target position (the forward slices what the cache already holds).
         return {
             "decoder_input_ids": input_ids,
             "attention_mask": attention_mask,
             "encoder_outputs": encoder_outputs,
+            "cache": cache,
+            "use_cache": use_cache,
         }
+
+    @classmethod
+    def _supports_default_dynamic_cache(cls) -> bool:
+        return False  # our own cache (TerraformerCache), made by forward() on the first step
 
 
 class TerraformerEncoder(nn.Module):
@@ -219,6 +246,45 @@ class TerraformerDecoder(nn.Module):
         x1, x2 = self.stack(x, x, mask)  # (B, L, D) each
         h = self.norm((x1 + x2) / 2)
         return h.gather(1, target_index[..., None].expand(-1, -1, h.shape[-1]))
+
+    # Incremental decoding: the encoder part of [encoder ; target] once, then one target
+    # position at a time. The cache keeps the encoder positions in place, padding included
+    # (masked), and appends targets after them: each layer sees the same keys as in
+    # `forward`, where the target follows the last real encoder token directly.
+
+    def prefill(self, enc: torch.Tensor, enc_mask: torch.Tensor) -> TerraformerCache:
+        """Run the stack over the encoder output (B, S, D) and keep each layer's state."""
+        states: list[dict | None] = []
+        x1 = x2 = enc
+        for layer in self.stack.layers:
+            y, state = layer.prefill(x2, enc_mask)
+            x1, x2 = x2, x1 + y
+            states.append(state)
+        return TerraformerCache(states)
+
+    def step(self, target: torch.Tensor, cache: TerraformerCache) -> torch.Tensor:
+        """target: (B, 1, D) embedded next target token -> hidden state (B, 1, D)."""
+        x1 = x2 = target
+        for layer, state in zip(self.stack.layers, cache.layers, strict=True):
+            x1, x2 = x2, x1 + layer.step(x2, state)
+        cache.length += 1
+        return self.norm((x1 + x2) / 2)
+
+
+class TerraformerCache:
+    """Decoding state of every decoder layer (None for feed-forward layers) and the number of
+    target positions processed. Passed as `cache` through `generate()`."""
+
+    def __init__(self, layers: list[dict | None]):
+        self.layers = layers
+        self.length = 0
+
+    def reorder_cache(self, beam_idx: torch.LongTensor) -> None:
+        """Keep the rows of the beams that survived (beam search)."""
+        for state in self.layers:
+            if state is not None:
+                for key, value in state.items():
+                    state[key] = value.index_select(0, beam_idx.to(value.device))
 
 
 def concat_encoder_target(
@@ -294,6 +360,18 @@ class Residual(nn.Module):
         h = self.norm(x)
         h = self.sublayer(h, key_mask) if self.takes_mask else self.sublayer(h)
         return F.dropout(h, p=self.dropout, training=self.training)
+
+    def prefill(self, x: torch.Tensor, key_mask: torch.Tensor) -> tuple[torch.Tensor, dict | None]:
+        """Inference over a prefix, with the sublayer's decoding state (None for FF)."""
+        if self.takes_mask:
+            return self.sublayer.prefill(self.norm(x), key_mask)
+        return self.sublayer(self.norm(x)), None
+
+    def step(self, x: torch.Tensor, state: dict | None) -> torch.Tensor:
+        """Inference for one new position per row: x (B, 1, D)."""
+        if self.takes_mask:
+            return self.sublayer.step(self.norm(x), state)
+        return self.sublayer(self.norm(x))
 
 
 def build_attention(config: TerraformerConfig, causal: bool, index: int) -> SelfAttention:

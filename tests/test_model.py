@@ -110,7 +110,9 @@ def test_generate_equals_step_by_step_argmax(variant):
     out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=7, do_sample=False)
     prefix = torch.full((2, 1), model.config.decoder_start_token_id)
     for _ in range(7):
-        logits = model(input_ids=ids, attention_mask=mask, decoder_input_ids=prefix).logits
+        logits = model(
+            input_ids=ids, attention_mask=mask, decoder_input_ids=prefix, use_cache=False
+        ).logits
         prefix = torch.cat([prefix, logits[:, -1].argmax(-1, keepdim=True)], dim=1)
     assert torch.equal(out, prefix)
     beam1 = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=7, num_beams=1)
@@ -168,3 +170,61 @@ def test_bad_configuration_says_what_to_change(overrides, fragment):
 def test_unknown_preset_lists_the_known_ones():
     with pytest.raises(ValueError, match="choose one of"):
         TerraformerConfig.preset("huge")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_incremental_decoding_gives_the_full_forward_logits(variant):
+    # Small LSH chunks and a long target, so that buckets, chunk boundaries and the Sparse QKV
+    # convolution state all come into play while decoding.
+    model = make_model(variant, lsh_chunk_len=4, lsh_n_buckets=4, lsh_chunks_before=1)
+    ids = torch.randint(3, 300, (2, 21))
+    mask = torch.ones_like(ids)
+    mask[1, 13:] = 0  # the second document is shorter: padding sits inside the cache
+    targets = torch.randint(3, 300, (2, 30))
+    full = model(input_ids=ids, attention_mask=mask, decoder_input_ids=targets, use_cache=False)
+    out = model(input_ids=ids, attention_mask=mask, decoder_input_ids=targets[:, :1])
+    steps = [out.logits]
+    for t in range(2, 31):
+        out = model(
+            input_ids=ids, attention_mask=mask, decoder_input_ids=targets[:, :t], cache=out.cache
+        )
+        assert out.logits.shape[1] == 1  # only the new position is computed
+        steps.append(out.logits)
+    torch.testing.assert_close(torch.cat(steps, dim=1), full.logits, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("num_beams", [1, 3])
+def test_cached_generation_equals_uncached(variant, num_beams):
+    model = make_model(variant, lsh_chunk_len=4, lsh_n_buckets=4)
+    ids = torch.randint(3, 300, (2, 25))
+    mask = torch.ones_like(ids)
+    mask[0, 17:] = 0
+    settings = dict(
+        input_ids=ids,
+        attention_mask=mask,
+        max_new_tokens=12,
+        num_beams=num_beams,
+        do_sample=False,
+        no_repeat_ngram_size=3,
+    )
+    cached = model.generate(**settings, use_cache=True)
+    uncached = model.generate(**settings, use_cache=False)
+    assert torch.equal(cached, uncached)
+
+
+def test_generate_really_uses_the_cache(monkeypatch):
+    model = make_model("sparse")
+    calls = {"full": 0, "prefill": 0, "step": 0}
+    for name in calls:
+        method = "forward" if name == "full" else name
+        original = getattr(model.decoder, method)
+
+        def counted(*args, _name=name, _original=original, **kwargs):
+            calls[_name] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(model.decoder, method, counted)
+    ids = torch.randint(3, 300, (1, 30))
+    model.generate(input_ids=ids, max_new_tokens=6, min_new_tokens=6, do_sample=False)
+    assert calls == {"full": 0, "prefill": 1, "step": 6}

@@ -71,6 +71,48 @@ class SelfAttention(nn.Module):
         y = merge_heads(y)  # (B, T, D)
         return self.out(y) if self.out is not None else y
 
+    # Incremental decoding (causal layers, inference). `prefill` runs the layer over a prefix
+    # and returns its decoding state; `step` takes one new position per row, reads the state
+    # and appends to it. Together they compute exactly what `forward` computes.
+
+    def prefill(self, x: torch.Tensor, key_mask: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """x: (B, L, D), key_mask: (B, L) -> (B, L, D) and the layer's decoding state."""
+        if not self.causal:
+            raise RuntimeError("only causal attention decodes incrementally")
+        state: dict = {"key_mask": key_mask}
+        if isinstance(self.qkv, SparseQKV):
+            (q, k, v), state["conv"] = self.qkv.prefill(x, key_mask)
+        else:
+            q, k, v = self.qkv(x)
+        q, k, v = (split_heads(t, self.n_heads) for t in (q, k, v))  # (B, H, L, d)
+        if self.lsh is not None:
+            state.update(qk=q, v=v, buckets=self.lsh.hash(q, key_mask))
+            y = self.lsh(q, v, key_mask, causal=True)
+        else:
+            state.update(k=k, v=v)
+            y = full_attention(q, k, v, key_mask, causal=True)
+        y = merge_heads(y)
+        return (self.out(y) if self.out is not None else y), state
+
+    def step(self, x: torch.Tensor, state: dict) -> torch.Tensor:
+        """x: (B, 1, D) -> (B, 1, D); `state` is updated in place."""
+        if isinstance(self.qkv, SparseQKV):
+            (q, k, v), state["conv"] = self.qkv.step(x, state["conv"])
+        else:
+            q, k, v = self.qkv(x)
+        q, k, v = (split_heads(t, self.n_heads) for t in (q, k, v))  # (B, H, 1, d)
+        real = state["key_mask"].new_ones((x.shape[0], 1))
+        state["key_mask"] = torch.cat([state["key_mask"], real], dim=1)  # (B, L + 1)
+        if self.lsh is not None:
+            y = self.lsh.step(q, v, state)
+        else:
+            state["k"] = torch.cat([state["k"], k], dim=2)
+            state["v"] = torch.cat([state["v"], v], dim=2)
+            visible = state["key_mask"][:, None, None, :]  # the newest position sees all
+            y = F.scaled_dot_product_attention(q, state["k"], state["v"], attn_mask=visible)
+        y = merge_heads(y)
+        return self.out(y) if self.out is not None else y
+
 
 class DenseQKV(nn.Module):
     """Standard linear projections; with `shared_qk` one matrix gives both queries and keys."""
@@ -296,6 +338,43 @@ class LSHAttention(nn.Module):
         lse = lse.view(b, h, r, p, 1).gather(3, slot[..., None])  # (B, H, R, T, 1)
         weights = lse.softmax(dim=2)
         return (out * weights).sum(dim=2)  # (B, H, T, d)
+
+    def step(self, qk: torch.Tensor, v: torch.Tensor, state: dict) -> torch.Tensor:
+        """Causal LSH for one new position per row, from cached query-keys, values and buckets.
+
+        qk, v: (B, H, 1, d); state holds qk, v (B, H, L, d), buckets (B, H, R, L) and the key
+        mask (B, L + 1) that already includes the new position. The new position sees what
+        `forward` would show it: the same-bucket positions in its chunk and the
+        `chunks_before` chunks before it, which are its bucket's most recent
+        c * (before + 1) positions at most. Those are gathered; nothing else is computed.
+        -> (B, H, 1, d)."""
+        c, d = self.chunk_len, qk.shape[-1]
+        new_buckets = self.hash(qk, state["key_mask"][:, -1:])  # (B, H, R, 1)
+        state["qk"] = keys = torch.cat([state["qk"], qk], dim=2)  # (B, H, L, d)
+        state["v"] = vals = torch.cat([state["v"], v], dim=2)
+        state["buckets"] = buckets = torch.cat([state["buckets"], new_buckets], dim=-1)
+        length = keys.shape[2]
+
+        same = (buckets == new_buckets) & state["key_mask"][:, None, None, :]  # (B, H, R, L)
+        rank = same.cumsum(dim=-1) - 1  # rank within the bucket, by position
+        mine = rank[..., -1:]  # the new position's rank
+        first = (mine // c - self.chunks_before).clamp(min=0) * c
+        visible = same & (rank >= first)
+        window = min(length, c * (self.chunks_before + 1))
+        pos = torch.arange(length, device=qk.device)
+        recent, index = torch.where(visible, pos, -1).topk(window, dim=-1)  # (B, H, R, W)
+
+        b, h, r, w = index.shape
+        flat = index.reshape(b, h, r * w, 1)
+        k_sel = normalize_keys(keys.gather(2, flat.expand(-1, -1, -1, d))).view(b, h, r, w, d)
+        v_sel = vals.gather(2, flat.expand(-1, -1, -1, d)).view(b, h, r, w, d)
+        logits = (k_sel @ qk[:, :, None].transpose(-1, -2)).squeeze(-1) * d**-0.5  # (B, H, R, W)
+        logits = logits.masked_fill(recent == length - 1, SELF_MASK_VALUE)
+        logits = logits.masked_fill(recent < 0, MASK_VALUE)
+        lse = logits.logsumexp(dim=-1, keepdim=True)  # (B, H, R, 1)
+        out = (torch.exp(logits - lse)[..., None] * v_sel).sum(dim=3)  # (B, H, R, d)
+        weights = lse.softmax(dim=2)
+        return (out * weights).sum(dim=2, keepdim=True)  # (B, H, 1, d)
 
 
 def look_around(x: torch.Tensor, offsets: range, fill: float | bool = 0.0) -> torch.Tensor:

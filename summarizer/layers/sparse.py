@@ -73,13 +73,43 @@ class SparseQKV(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """x: (B, T, D) -> q, k, v: (B, T, D) each (k is q when shared)."""
-        b, t, d = x.shape
-        y = self.mult(x).view(b, t, self.n_modules, self.d_module)  # (B, T, S, M)
-        y = y.permute(0, 3, 1, 2)  # (B, M, T, S): channels M, image T x S
-        y = F.pad(y, (0, 0, self.time_kernel - 1, 0))  # causal: pad the front of time only
+        y = self.project(x)  # (B, T, S, M)
+        return self.convolve(F.pad(y, (0, 0, 0, 0, self.time_kernel - 1, 0)))  # causal padding
+
+    def prefill(
+        self, x: torch.Tensor, key_mask: torch.Tensor
+    ) -> tuple[tuple[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]:
+        """`forward` over a prefix, plus the decoding state: the convolution inputs of each
+        row's last (time_kernel - 1) real positions (zeros before the start), (B, k-1, S, M)."""
+        y = self.project(x)
+        qkv = self.convolve(F.pad(y, (0, 0, 0, 0, self.time_kernel - 1, 0)))
+        n_real = key_mask.sum(dim=1)  # real positions come first in each row
+        back = torch.arange(1 - self.time_kernel, 0, device=x.device)  # e.g. [-2, -1]
+        positions = n_real[:, None] + back  # (B, k-1)
+        state = y.gather(1, positions.clamp(min=0)[:, :, None, None].expand(-1, -1, *y.shape[2:]))
+        state = state.masked_fill((positions < 0)[:, :, None, None], 0.0)
+        return qkv, state
+
+    def step(
+        self, x: torch.Tensor, state: torch.Tensor
+    ) -> tuple[tuple[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]:
+        """One new position per row. x: (B, 1, D), state (B, k-1, S, M) -> q, k, v (B, 1, D)
+        and the next state."""
+        window = torch.cat([state, self.project(x)], dim=1)  # (B, k, S, M)
+        return self.convolve(window), window[:, 1:]
+
+    def project(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, _ = x.shape
+        return self.mult(x).view(b, t, self.n_modules, self.d_module)  # (B, T, S, M)
+
+    def convolve(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """y: (B, T + k - 1, S, M), already padded in time -> q, k, v (B, T, S * M)."""
+        b = y.shape[0]
+        t = y.shape[1] - (self.time_kernel - 1)
+        image = y.permute(0, 3, 1, 2)  # (B, M, T', S): channels M, image T' x S
 
         def conv(layer: nn.Conv2d) -> torch.Tensor:
-            return layer(y).permute(0, 2, 3, 1).reshape(b, t, d)  # (B, T, S * M)
+            return layer(image).permute(0, 2, 3, 1).reshape(b, t, -1)  # (B, T, S * M)
 
         q = conv(self.q_conv)
         k = q if self.k_conv is None else conv(self.k_conv)
