@@ -300,25 +300,37 @@ class TerraformerConfig(PretrainedConfig):
     def dense_twin(self) -> TerraformerConfig:
         """Same model with dense FF, dense QKV, full attention and a dense output layer, with d_ff
         chosen so that the parameter count matches this (sparse) configuration."""
-        from summarizer.modeling import (
-            count_parameters,
-        )  # the model module imports this one
+        return self.variant(
+            ff_sparsity=0,
+            ff_lowrank=None,
+            qkv_sparsity=0,
+            loss_sparsity=0,
+            encoder_attention="full",
+            decoder_attention="full",
+        )
+
+    def variant(self, **changes: Any) -> TerraformerConfig:
+        """This configuration with `changes`, and d_ff re-chosen so that the parameter count
+        stays the same (within one 8-unit step of d_ff)."""
+        from summarizer.modeling import count_parameters  # modeling imports this module
 
         target = count_parameters(self)
-        twin = copy.deepcopy(self)
-        twin.ff_sparsity = 0
-        twin.ff_lowrank = None
-        twin.qkv_sparsity = 0
-        twin.loss_sparsity = 0
-        twin.tie_word_embeddings = self.tie_word_embeddings
-        twin.encoder_attention = "full"
-        twin.decoder_attention = "full"
+        other = copy.deepcopy(self)
+        for key, value in changes.items():
+            if not hasattr(other, key):
+                raise ValueError(f"Unknown TerraformerConfig setting {key!r}")
+            setattr(other, key, value)
+        # A sparse output layer cannot be tied; once it is gone, tie as a dense model would.
+        other.tie_word_embeddings = other.loss_sparsity == 0 and (
+            self.tie_word_embeddings or self.loss_sparsity > 0
+        )
         # The parameter count is affine in d_ff: solve for it from two probes.
-        twin.d_ff = 64
-        low = count_parameters(twin)
-        twin.d_ff = 128
-        per_unit = (count_parameters(twin) - low) / 64
-        d_ff = 64 + (target - low) / per_unit
-        twin.d_ff = max(8, round(d_ff / 8) * 8)  # keep matmuls aligned
-        twin.validate_architecture()
-        return twin
+        step = max(8, other.ff_sparsity)  # d_ff must stay a multiple of the Sparse FF block
+        other.d_ff = 8 * step
+        low = count_parameters(other)
+        other.d_ff = 16 * step
+        per_unit = (count_parameters(other) - low) / (8 * step)
+        d_ff = 8 * step + (target - low) / per_unit
+        other.d_ff = max(step, round(d_ff / step) * step)
+        other.validate_architecture()
+        return other
