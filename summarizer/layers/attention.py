@@ -79,17 +79,18 @@ class SelfAttention(nn.Module):
         """x: (B, L, D), key_mask: (B, L) -> (B, L, D) and the layer's decoding state."""
         if not self.causal:
             raise RuntimeError("only causal attention decodes incrementally")
-        state: dict = {"key_mask": key_mask}
+        state: dict = {"key_mask": Appendable(key_mask, dim=1)}
         if isinstance(self.qkv, SparseQKV):
             (q, k, v), state["conv"] = self.qkv.prefill(x, key_mask)
         else:
             q, k, v = self.qkv(x)
         q, k, v = (split_heads(t, self.n_heads) for t in (q, k, v))  # (B, H, L, d)
         if self.lsh is not None:
-            state.update(qk=q, v=v, buckets=self.lsh.hash(q, key_mask))
+            buckets = self.lsh.hash(q, key_mask)
+            state.update(qk=Appendable(q, 2), v=Appendable(v, 2), buckets=Appendable(buckets, 3))
             y = self.lsh(q, v, key_mask, causal=True)
         else:
-            state.update(k=k, v=v)
+            state.update(k=Appendable(k, 2), v=Appendable(v, 2))
             y = full_attention(q, k, v, key_mask, causal=True)
         y = merge_heads(y)
         return (self.out(y) if self.out is not None else y), state
@@ -101,15 +102,15 @@ class SelfAttention(nn.Module):
         else:
             q, k, v = self.qkv(x)
         q, k, v = (split_heads(t, self.n_heads) for t in (q, k, v))  # (B, H, 1, d)
-        real = state["key_mask"].new_ones((x.shape[0], 1))
-        state["key_mask"] = torch.cat([state["key_mask"], real], dim=1)  # (B, L + 1)
+        key_mask = state["key_mask"].append(x.new_ones((x.shape[0], 1), dtype=torch.bool))
         if self.lsh is not None:
-            y = self.lsh.step(q, v, state)
+            y = self.lsh.step(q, v, key_mask, state)
         else:
-            state["k"] = torch.cat([state["k"], k], dim=2)
-            state["v"] = torch.cat([state["v"], v], dim=2)
-            visible = state["key_mask"][:, None, None, :]  # the newest position sees all
-            y = F.scaled_dot_product_attention(q, state["k"], state["v"], attn_mask=visible)
+            keys, values = state["k"].append(k), state["v"].append(v)  # (B, H, L + 1, d)
+            # One query: two small matrix products on the cache as it lies (no copies).
+            logits = q @ keys.transpose(-1, -2) * q.shape[-1] ** -0.5  # (B, H, 1, L + 1)
+            logits = logits.masked_fill(~key_mask[:, None, None, :], MASK_VALUE)
+            y = logits.softmax(dim=-1) @ values
         y = merge_heads(y)
         return self.out(y) if self.out is not None else y
 
@@ -128,6 +129,40 @@ class DenseQKV(nn.Module):
         q = self.q(x)
         k = q if self.k is None else self.k(x)
         return q, k, self.v(x)
+
+
+class Appendable:
+    """A tensor that grows along one dimension, in place: appends copy only the new part, into
+    spare capacity that doubles when full (the decoding caches grow by one position a step)."""
+
+    def __init__(self, initial: torch.Tensor, dim: int):
+        self.dim = dim % initial.ndim
+        self.length = initial.shape[self.dim]
+        self.buffer = initial
+
+    @property
+    def value(self) -> torch.Tensor:
+        return self.buffer.narrow(self.dim, 0, self.length)
+
+    def append(self, x: torch.Tensor) -> torch.Tensor:
+        """Append x along the dimension; returns the whole (grown) tensor."""
+        n = x.shape[self.dim]
+        if self.length + n > self.buffer.shape[self.dim]:
+            shape = list(self.buffer.shape)
+            shape[self.dim] = max(2 * shape[self.dim], self.length + n, 16)
+            grown = self.buffer.new_empty(shape)
+            grown.narrow(self.dim, 0, self.length).copy_(self.value)
+            self.buffer = grown
+        self.buffer.narrow(self.dim, self.length, n).copy_(x)
+        self.length += n
+        return self.value
+
+    @property
+    def device(self) -> torch.device:
+        return self.buffer.device
+
+    def index_select(self, dim: int, index: torch.Tensor) -> Appendable:
+        return Appendable(self.value.index_select(dim, index), self.dim)
 
 
 def split_heads(x: torch.Tensor, n_heads: int) -> torch.Tensor:
@@ -339,23 +374,24 @@ class LSHAttention(nn.Module):
         weights = lse.softmax(dim=2)
         return (out * weights).sum(dim=2)  # (B, H, T, d)
 
-    def step(self, qk: torch.Tensor, v: torch.Tensor, state: dict) -> torch.Tensor:
+    def step(
+        self, qk: torch.Tensor, v: torch.Tensor, key_mask: torch.Tensor, state: dict
+    ) -> torch.Tensor:
         """Causal LSH for one new position per row, from cached query-keys, values and buckets.
 
-        qk, v: (B, H, 1, d); state holds qk, v (B, H, L, d), buckets (B, H, R, L) and the key
-        mask (B, L + 1) that already includes the new position. The new position sees what
+        qk, v: (B, H, 1, d); key_mask (B, L + 1) already includes the new position; state
+        holds the growing qk, v (B, H, L, d) and buckets (B, H, R, L). The new position sees what
         `forward` would show it: the same-bucket positions in its chunk and the
         `chunks_before` chunks before it, which are its bucket's most recent
         c * (before + 1) positions at most. Those are gathered; nothing else is computed.
         -> (B, H, 1, d)."""
         c, d = self.chunk_len, qk.shape[-1]
-        new_buckets = self.hash(qk, state["key_mask"][:, -1:])  # (B, H, R, 1)
-        state["qk"] = keys = torch.cat([state["qk"], qk], dim=2)  # (B, H, L, d)
-        state["v"] = vals = torch.cat([state["v"], v], dim=2)
-        state["buckets"] = buckets = torch.cat([state["buckets"], new_buckets], dim=-1)
+        new_buckets = self.hash(qk, key_mask[:, -1:])  # (B, H, R, 1)
+        keys, vals = state["qk"].append(qk), state["v"].append(v)  # (B, H, L + 1, d)
+        buckets = state["buckets"].append(new_buckets)  # (B, H, R, L + 1)
         length = keys.shape[2]
 
-        same = (buckets == new_buckets) & state["key_mask"][:, None, None, :]  # (B, H, R, L)
+        same = (buckets == new_buckets) & key_mask[:, None, None, :]  # (B, H, R, L + 1)
         rank = same.cumsum(dim=-1) - 1  # rank within the bucket, by position
         mine = rank[..., -1:]  # the new position's rank
         first = (mine // c - self.chunks_before).clamp(min=0) * c
