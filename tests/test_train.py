@@ -163,49 +163,16 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path, data):
     ]
     args = [a for s in sets for a in ("--set", s)]
     env = {"SUMMARIZER_CACHE": os.environ["SUMMARIZER_CACHE"], "OMP_NUM_THREADS": "1"}
-    one = cli(
-        "-m",
-        "summarizer",
-        "train",
-        "--config",
-        "configs/tiny.toml",
-        "--out",
-        str(tmp_path / "one"),
-        *args,
-        env=env,
-    )
+
+    def run(name: str, *extra: str, launcher: tuple[str, ...] = ()) -> subprocess.Popen:
+        command = ["-m", "summarizer", "train", "--config", "configs/tiny.toml"]
+        return cli(*launcher, *command, "--out", str(tmp_path / name), *args, *extra, env=env)
+
+    one = run("one")
     assert one.wait(timeout=300) == 0, one.stdout.read()
     tokenizer = ["--set", f'data.tokenizer="{tmp_path / "one" / "tokenizer"}"']
-    accumulated = cli(
-        "-m",
-        "summarizer",
-        "train",
-        "--config",
-        "configs/tiny.toml",
-        "--out",
-        str(tmp_path / "accum"),
-        *args,
-        *tokenizer,
-        "--set",
-        "train.grad_accum=2",
-        env=env,
-    )
-    two = cli(
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node",
-        "2",
-        "-m",
-        "summarizer",
-        "train",
-        "--config",
-        "configs/tiny.toml",
-        "--out",
-        str(tmp_path / "two"),
-        *args,
-        *tokenizer,
-        env=env,
-    )
+    accumulated = run("accum", *tokenizer, "--set", "train.grad_accum=2")
+    two = run("two", *tokenizer, launcher=("-m", "torch.distributed.run", "--nproc_per_node", "2"))
     assert accumulated.wait(timeout=300) == 0, accumulated.stdout.read()
     assert two.wait(timeout=300) == 0, two.stdout.read()
     reference = losses(tmp_path / "one")
