@@ -86,8 +86,10 @@ class SelfAttention(nn.Module):
             q, k, v = self.qkv(x)
         q, k, v = (split_heads(t, self.n_heads) for t in (q, k, v))  # (B, H, L, d)
         if self.lsh is not None:
+            # Keys are cached unit-length, as attention uses them; buckets come from q itself.
             buckets = self.lsh.hash(q, key_mask)
-            state.update(qk=Appendable(q, 2), v=Appendable(v, 2), buckets=Appendable(buckets, 3))
+            keys = Appendable(normalize_keys(q).contiguous(), 2)
+            state.update(keys=keys, v=Appendable(v.contiguous(), 2), buckets=Appendable(buckets, 3))
             y = self.lsh(q, v, key_mask, causal=True)
         else:
             state.update(k=Appendable(k, 2), v=Appendable(v, 2))
@@ -160,6 +162,14 @@ class Appendable:
     @property
     def device(self) -> torch.device:
         return self.buffer.device
+
+    def take(self, index: torch.Tensor) -> torch.Tensor:
+        """Rows of a (B, H, L, d) tensor growing along L: index (B, H, K) -> (B, H, K, d).
+        One index_select on the contiguous buffer; much faster than gather on a view."""
+        b, h, cap, d = self.buffer.shape
+        base = torch.arange(b * h, device=index.device).view(b, h, 1) * cap
+        rows = self.buffer.view(b * h * cap, d).index_select(0, (index + base).flatten())
+        return rows.view(b, h, -1, d)
 
     def index_select(self, dim: int, index: torch.Tensor) -> Appendable:
         return Appendable(self.value.index_select(dim, index), self.dim)
@@ -377,19 +387,20 @@ class LSHAttention(nn.Module):
     def step(
         self, qk: torch.Tensor, v: torch.Tensor, key_mask: torch.Tensor, state: dict
     ) -> torch.Tensor:
-        """Causal LSH for one new position per row, from cached query-keys, values and buckets.
+        """Causal LSH for one new position per row, from cached keys, values and buckets.
 
         qk, v: (B, H, 1, d); key_mask (B, L + 1) already includes the new position; state
-        holds the growing qk, v (B, H, L, d) and buckets (B, H, R, L). The new position sees what
-        `forward` would show it: the same-bucket positions in its chunk and the
-        `chunks_before` chunks before it, which are its bucket's most recent
+        holds the growing unit-length keys and values (B, H, L, d) and buckets (B, H, R, L).
+        The new position sees what `forward` would show it: the same-bucket positions in its
+        chunk and the `chunks_before` chunks before it, which are its bucket's most recent
         c * (before + 1) positions at most. Those are gathered; nothing else is computed.
         -> (B, H, 1, d)."""
         c, d = self.chunk_len, qk.shape[-1]
         new_buckets = self.hash(qk, key_mask[:, -1:])  # (B, H, R, 1)
-        keys, vals = state["qk"].append(qk), state["v"].append(v)  # (B, H, L + 1, d)
+        state["keys"].append(normalize_keys(qk))  # (B, H, L + 1, d)
+        state["v"].append(v)
         buckets = state["buckets"].append(new_buckets)  # (B, H, R, L + 1)
-        length = keys.shape[2]
+        length = buckets.shape[-1]
 
         same = (buckets == new_buckets) & key_mask[:, None, None, :]  # (B, H, R, L + 1)
         rank = same.cumsum(dim=-1) - 1  # rank within the bucket, by position
@@ -401,14 +412,14 @@ class LSHAttention(nn.Module):
         recent, index = torch.where(visible, pos, -1).topk(window, dim=-1)  # (B, H, R, W)
 
         b, h, r, w = index.shape
-        flat = index.reshape(b, h, r * w, 1)
-        k_sel = normalize_keys(keys.gather(2, flat.expand(-1, -1, -1, d))).view(b, h, r, w, d)
-        v_sel = vals.gather(2, flat.expand(-1, -1, -1, d)).view(b, h, r, w, d)
-        logits = (k_sel @ qk[:, :, None].transpose(-1, -2)).squeeze(-1) * d**-0.5  # (B, H, R, W)
+        flat = index.clamp(min=0).view(b, h, r * w)
+        k_sel = state["keys"].take(flat).view(b, h, r, w, d)
+        v_sel = state["v"].take(flat).view(b, h, r, w, d)
+        logits = torch.einsum("bhrwd,bhd->bhrw", k_sel, qk[:, :, 0]) * d**-0.5  # (B, H, R, W)
         logits = logits.masked_fill(recent == length - 1, SELF_MASK_VALUE)
         logits = logits.masked_fill(recent < 0, MASK_VALUE)
         lse = logits.logsumexp(dim=-1, keepdim=True)  # (B, H, R, 1)
-        out = (torch.exp(logits - lse)[..., None] * v_sel).sum(dim=3)  # (B, H, R, d)
+        out = torch.einsum("bhrw,bhrwd->bhrd", torch.exp(logits - lse), v_sel)  # (B, H, R, d)
         weights = lse.softmax(dim=2)
         return (out * weights).sum(dim=2, keepdim=True)  # (B, H, 1, d)
 
