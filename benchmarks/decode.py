@@ -2,12 +2,12 @@
 dense baseline, +Sparse FF, +Sparse QKV, +both and the full Terraformer (all parameter-matched),
 and Hugging Face's BART of the dense baseline's size, at the `small` and `medium-800m` presets.
 
-    python -m benchmarks.decode [--presets small medium-800m] [--input-len 512]
+    python -m benchmarks.decode [--presets small medium-800m] [--input-len 256]
         [--repeats 3] [--threads 2] [--json PATH]
 
-Each measurement is `generate()` (greedy, with cache, batch 1) for a short and a long output
-with EOS suppressed; the difference divided by the extra tokens is the per-token time, free of
-the encoder pass and the decoder's prefill. Variants are built afresh each repetition (random
+Each measurement is one `generate()` call (greedy, with cache, batch 1, EOS suppressed) whose
+steps are timestamped; the median gap between steps is the per-token time, free of the
+encoder pass and the decoder's prefill. Variants are built afresh each repetition (random
 weights) and measured in turn, so the machine's drift hits all of them alike; medians.
 """
 
@@ -21,7 +21,13 @@ import sys
 import time
 
 import torch
-from transformers import BartConfig, BartForConditionalGeneration, GenerationConfig
+from transformers import (
+    BartConfig,
+    BartForConditionalGeneration,
+    GenerationConfig,
+    StoppingCriteria,
+    StoppingCriteriaList,
+)
 
 from summarizer import TerraformerConfig, TerraformerForConditionalGeneration
 from summarizer.modeling import count_parameters
@@ -85,30 +91,42 @@ def build(config) -> torch.nn.Module:
     return model
 
 
-def ms_per_token(model, input_ids: torch.Tensor, short: int, long: int) -> float:
-    def run(n: int) -> float:
-        config = GenerationConfig(
-            max_new_tokens=n,
-            min_new_tokens=n,
-            do_sample=False,
-            num_beams=1,
-            use_cache=True,
-            decoder_start_token_id=model.config.decoder_start_token_id,
-            eos_token_id=model.config.eos_token_id,
-            pad_token_id=model.config.pad_token_id,
+class StepTimer(StoppingCriteria):
+    """Records when generate() finishes each decoding step; never stops generation."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs) -> torch.Tensor:
+        self.times.append(time.perf_counter())
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+
+
+def ms_per_token(model, input_ids: torch.Tensor, n_tokens: int) -> float:
+    """Median time between consecutive decoding steps of one generate() call; the first two
+    steps (which follow the encoder pass and the prefill) are left out."""
+    config = GenerationConfig(
+        max_new_tokens=n_tokens,
+        min_new_tokens=n_tokens,
+        do_sample=False,
+        num_beams=1,
+        use_cache=True,
+        decoder_start_token_id=model.config.decoder_start_token_id,
+        eos_token_id=model.config.eos_token_id,
+        pad_token_id=model.config.pad_token_id,
+    )
+    timer = StepTimer()
+    with torch.inference_mode():
+        model.generate(
+            input_ids=input_ids,
+            generation_config=config,
+            stopping_criteria=StoppingCriteriaList([timer]),
         )
-        started = time.perf_counter()
-        with torch.inference_mode():
-            out = model.generate(input_ids=input_ids, generation_config=config)
-        elapsed = time.perf_counter() - started
-        assert out.shape[1] >= n, "generation stopped early"
-        return elapsed
-
-    run(2)  # warm-up
-    return 1000 * (run(long) - run(short)) / (long - short)
+    gaps = [b - a for a, b in zip(timer.times[2:], timer.times[3:], strict=False)]
+    return 1000 * statistics.median(gaps)
 
 
-def bench_preset(preset: str, input_len: int, repeats: int, short: int, long: int) -> dict:
+def bench_preset(preset: str, input_len: int, repeats: int, n_tokens: int) -> dict:
     configs: dict = variants(preset)
     configs["HF BART"] = bart_like(configs["dense"])
     params = {}
@@ -118,7 +136,7 @@ def bench_preset(preset: str, input_len: int, repeats: int, short: int, long: in
         for name, config in configs.items():
             model = build(config)
             params[name] = sum(p.numel() for p in model.parameters())
-            times[name].append(ms_per_token(model, ids, short, long))
+            times[name].append(ms_per_token(model, ids, n_tokens))
             del model
             gc.collect()
     dense = statistics.median(times["dense"])
@@ -145,7 +163,7 @@ def bench_preset(preset: str, input_len: int, repeats: int, short: int, long: in
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", nargs="+", default=["small", "medium-800m"])
-    parser.add_argument("--input-len", type=int, default=512)
+    parser.add_argument("--input-len", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", help="also write the results here")
@@ -155,10 +173,8 @@ def main(argv: list[str] | None = None) -> int:
 
     report = {"threads": args.threads, "results": []}
     for preset in args.presets:
-        short, long = (
-            (4, 20) if count_parameters(TerraformerConfig.preset(preset)) > 1e8 else (8, 72)
-        )
-        result = bench_preset(preset, args.input_len, args.repeats, short, long)
+        big = count_parameters(TerraformerConfig.preset(preset)) > 1e8
+        result = bench_preset(preset, args.input_len, args.repeats, 16 if big else 48)
         report["results"].append(result)
         print(
             f"\n{preset}: batch 1, {args.input_len} input tokens, {args.threads} threads, "
