@@ -324,13 +324,21 @@ class TerraformerConfig(PretrainedConfig):
         other.tie_word_embeddings = other.loss_sparsity == 0 and (
             self.tie_word_embeddings or self.loss_sparsity > 0
         )
-        # The parameter count is affine in d_ff: solve for it from two probes.
+        # The count grows with d_ff (not linearly: the Sparse FF controller's rank is d_ff / N),
+        # so bisect over multiples of the block size.
         step = max(8, other.ff_sparsity)  # d_ff must stay a multiple of the Sparse FF block
-        other.d_ff = 8 * step
-        low = count_parameters(other)
-        other.d_ff = 16 * step
-        per_unit = (count_parameters(other) - low) / (8 * step)
-        d_ff = 8 * step + (target - low) / per_unit
-        other.d_ff = max(step, round(d_ff / step) * step)
+
+        def count(units: int) -> int:
+            other.d_ff = units * step
+            return count_parameters(other)
+
+        low, high = 1, 2
+        while count(high) < target:
+            low, high = high, 2 * high
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if count(middle) < target else (low, middle)
+        best = min((low, high), key=lambda units: abs(count(units) - target))
+        other.d_ff = best * step
         other.validate_architecture()
         return other
