@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,8 +80,13 @@ class RunConfig:
     train: TrainSection = field(default_factory=TrainSection)
 
     def model_config(self, vocab_size: int) -> TerraformerConfig:
-        """The TerraformerConfig this run trains (vocabulary from the tokenizer)."""
-        overrides = {**self.model.overrides, "vocab_size": vocab_size}
+        """The TerraformerConfig this run trains. The vocabulary is the tokenizer's, rounded up
+        to a multiple of 8 and of the output layer's module count (extra rows stay unused)."""
+        modules = self.model.overrides.get(
+            "loss_sparsity", PRESETS[self.model.preset].get("loss_sparsity", 0)
+        )
+        multiple = math.lcm(8, modules or 1)
+        overrides = {**self.model.overrides, "vocab_size": -(-vocab_size // multiple) * multiple}
         return TerraformerConfig.preset(self.model.preset, dense=self.model.dense, **overrides)
 
     def to_dict(self) -> dict:

@@ -61,3 +61,9 @@ def test_bad_values_are_refused():
         load_run_config("configs/nope.toml")
     with pytest.raises(ConfigError, match=r"--set takes section\.key=value"):
         load_run_config("configs/tiny.toml", ["steps=3"])
+
+
+def test_model_vocabulary_is_rounded_up_for_the_output_layer():
+    config = load_run_config("configs/tiny.toml", ["model.overrides.loss_sparsity=4"])
+    assert config.model_config(vocab_size=301).vocab_size == 304
+    assert load_run_config("configs/tiny.toml").model_config(vocab_size=320).vocab_size == 320
