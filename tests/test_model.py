@@ -228,3 +228,20 @@ def test_generate_really_uses_the_cache(monkeypatch):
     ids = torch.randint(3, 300, (1, 30))
     model.generate(input_ids=ids, max_new_tokens=6, min_new_tokens=6, do_sample=False)
     assert calls == {"full": 0, "prefill": 1, "step": 6}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_sampling_length_penalty_and_minimum_length_work_with_the_cache(variant):
+    model = make_model(variant)
+    ids = torch.randint(3, 300, (2, 20))
+    settings = dict(
+        input_ids=ids, max_new_tokens=9, min_new_tokens=9, do_sample=True, top_k=20, temperature=0.9
+    )
+    outputs = []
+    for use_cache in (True, False):
+        set_seed(3)
+        outputs.append(model.generate(**settings, use_cache=use_cache))
+    assert torch.equal(outputs[0], outputs[1])  # same draws, same tokens
+    assert outputs[0].shape[1] == 10  # start token + exactly 9 (EOS suppressed until then)
+    beams = model.generate(input_ids=ids, num_beams=3, length_penalty=2.0, max_new_tokens=6)
+    assert beams.shape[0] == 2 and beams.shape[1] <= 7

@@ -192,3 +192,17 @@ def test_batches_are_deterministic_length_grouped_and_cover_the_epoch():
     assert flat == list(range(1000))
     spread = sum(lengths[b].max() - lengths[b].min() for b in a) / len(a)
     assert spread < 0.1 * (lengths.max() - lengths.min())  # neighbours in length share a batch
+
+
+def test_adafactor_trains_too(tmp_path, data):
+    sets = [
+        *data,
+        'optim.name="adafactor"',
+        "train.steps=3",
+        "train.eval_every=0",
+        "train.rouge_docs=0",
+        "train.save_every=3",
+    ]
+    result = train(load_run_config("configs/tiny.toml", sets), tmp_path / "run")
+    assert result.steps == 3 and result.final_checkpoint.is_dir()
+    assert losses(tmp_path / "run")[-1] < losses(tmp_path / "run")[0]
