@@ -1,0 +1,52 @@
+"""Offline sentence splitting and the extractive baselines."""
+
+from eval.baselines import lead, lexrank, oracle, pagerank, textrank
+from eval.rouge import rouge_f1
+from eval.sentences import split_sentences
+
+TOPIC = [
+    "sparse layers make transformer decoding fast .",
+    "the sparse transformer decodes fast with sparse layers .",
+    "decoding with sparse layers is fast for the transformer .",
+]
+OUTLIER = "the weather in paris was rainy on tuesday ."
+
+
+def test_sentences_split_at_free_standing_end_marks_only():
+    text = "we use e.g. lsh @xcite . results improve ( see fig . 2 ) ? yes !\nsecond line ."
+    assert split_sentences(text) == [
+        "we use e.g. lsh @xcite .",
+        "results improve ( see fig .",
+        "2 ) ?",
+        "yes !",
+        "second line .",
+    ]
+    assert split_sentences("") == [] and split_sentences("no end mark") == ["no end mark"]
+
+
+def test_lead_takes_the_first_sentences_up_to_the_budget():
+    sentences = ["a b c .", "d e f .", "g h i ."]
+    assert lead(sentences, max_words=5) == ["a b c .", "d e f ."]  # 4 tokens, then 8
+    assert lead(sentences, max_words=4) == ["a b c ."]
+
+
+def test_lexrank_and_textrank_prefer_central_sentences_over_an_outlier():
+    sentences = [OUTLIER, *TOPIC]
+    for method in (lexrank, textrank):
+        chosen = method(sentences, max_words=8)
+        assert OUTLIER not in chosen and chosen[0] in TOPIC, method.__name__
+        assert len(method(sentences, max_words=100)) == 4  # a big budget takes everything
+
+
+def test_pagerank_of_a_star_puts_the_centre_first():
+    star = [[0, 1, 1, 1], [1, 0, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0]]
+    scores = pagerank(star)
+    assert scores.argmax() == 0 and abs(scores.sum() - 1) < 1e-6
+
+
+def test_oracle_finds_the_sentences_of_the_reference():
+    sentences = [OUTLIER, *TOPIC, "an unrelated closing remark about funding ."]
+    reference = "\n".join(TOPIC[:2])
+    chosen = oracle(sentences, reference)
+    assert chosen == TOPIC[:2]
+    assert rouge_f1(["\n".join(chosen)], [reference])["rouge2"] == 100.0
