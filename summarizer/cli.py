@@ -48,6 +48,27 @@ def main(argv: list[str] | None = None) -> int:
     train_parser.add_argument(
         "--resume", action="store_true", help="continue from the newest checkpoint in --out"
     )
+    evaluate_parser = commands.add_parser(
+        "evaluate", help="ROUGE of a checkpoint or baseline (also: evaluate compare DIR ...)"
+    )
+    evaluate_parser.add_argument("--data", required=True, help="Cohan file or folder")
+    evaluate_parser.add_argument("--out", required=True, help="directory for the results")
+    system = evaluate_parser.add_mutually_exclusive_group(required=True)
+    system.add_argument("--checkpoint", help="a model directory written by save_pretrained")
+    system.add_argument("--baseline", choices=["lead", "lexrank", "textrank", "oracle"])
+    evaluate_parser.add_argument("--limit", type=int, default=0, help="first N documents only")
+    for flag, kind, default in (
+        ("--max-words", int, 0),
+        ("--max-input-tokens", int, 2048),
+        ("--max-new-tokens", int, 256),
+        ("--num-beams", int, 4),
+        ("--no-repeat-ngram-size", int, 3),
+        ("--length-penalty", float, 1.0),
+    ):
+        evaluate_parser.add_argument(flag, type=kind, default=default)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:2] == ["evaluate", "compare"]:
+        return run_compare(argv[2:])
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if args.command == "presets":
@@ -55,7 +76,50 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "train":
         return run_train(args)
+    if args.command == "evaluate":
+        return run_evaluate(args)
     return 2
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from eval.evaluate import EvalSettings, evaluate
+
+    datasets.disable_progress_bars()
+    settings = EvalSettings(
+        data=args.data,
+        out=args.out,
+        checkpoint=args.checkpoint,
+        baseline=args.baseline,
+        limit=args.limit,
+        max_words=args.max_words,
+        max_input_tokens=args.max_input_tokens,
+        max_new_tokens=args.max_new_tokens,
+        num_beams=args.num_beams,
+        no_repeat_ngram_size=args.no_repeat_ngram_size,
+        length_penalty=args.length_penalty,
+    )
+    try:
+        metrics = evaluate(settings)
+    except (ValueError, FileNotFoundError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    scores = "  ".join(f"{k} {metrics[k]['f']:.2f}" for k in ("rouge1", "rouge2", "rougeLsum"))
+    print(f"{metrics['n']} documents: {scores} (F1; details in {args.out})")
+    return 0
+
+
+def run_compare(dirs: list[str]) -> int:
+    from eval.evaluate import compare
+
+    if len(dirs) < 2:
+        print("error: evaluate compare needs at least two result directories", file=sys.stderr)
+        return 2
+    try:
+        print(compare(dirs))
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def run_train(args: argparse.Namespace) -> int:

@@ -1,0 +1,260 @@
+"""ROUGE evaluation runs: a checkpoint or an extractive baseline over a Cohan file or folder.
+
+    python -m summarizer evaluate --data FILE_OR_DIR --out DIR
+        (--checkpoint PATH | --baseline lead|lexrank|textrank|oracle) [--limit N] [...]
+    python -m summarizer evaluate compare DIR_A DIR_B ...
+
+DIR receives `predictions.jsonl` (one line per document, written as it goes: an interrupted
+run resumes and keeps what it wrote), `metrics.json` (scores on the 0-100 scale, F1 with a
+bootstrap 95% interval, per source) and `report.md` with plots.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import statistics
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from data.dataset import load_documents
+from eval.baselines import BASELINES, oracle
+from eval.rouge import ROUGE_TYPES, bootstrap_ci, rouge_per_document
+from eval.sentences import split_sentences
+
+log = logging.getLogger(__name__)
+
+PREDICTIONS = "predictions.jsonl"
+METRICS = "metrics.json"
+
+
+@dataclass
+class EvalSettings:
+    data: str
+    out: str
+    checkpoint: str | None = None
+    baseline: str | None = None  # lead | lexrank | textrank | oracle
+    limit: int = 0
+    max_words: int = 0  # baselines' word budget; 0 = median reference length
+    max_input_tokens: int = 2048
+    max_new_tokens: int = 256
+    num_beams: int = 4
+    no_repeat_ngram_size: int = 3
+    length_penalty: float = 1.0
+
+    def system(self) -> str:
+        return f"baseline:{self.baseline}" if self.baseline else f"checkpoint:{self.checkpoint}"
+
+
+def evaluate(settings: EvalSettings) -> dict:
+    """Summarize every document (skipping those already in predictions.jsonl), score, and
+    write the metrics and report. Returns the metrics."""
+    if bool(settings.checkpoint) == bool(settings.baseline):
+        raise ValueError("Give exactly one of --checkpoint and --baseline")
+    if settings.baseline and settings.baseline not in (*BASELINES, "oracle"):
+        raise ValueError(
+            f"Unknown baseline {settings.baseline!r}; choose from {[*BASELINES, 'oracle']}"
+        )
+    docs, report = load_documents(settings.data, limit=settings.limit or None)
+    if len(docs) == 0:
+        raise ValueError(f"No usable documents in {settings.data} ({report})")
+    out = Path(settings.out)
+    out.mkdir(parents=True, exist_ok=True)
+    done = read_predictions(out / PREDICTIONS)
+    references = list(docs["abstract"])
+    budget = settings.max_words or int(statistics.median(len(r.split()) for r in references))
+    summarize = make_system(settings, budget)
+
+    with open(out / PREDICTIONS, "a", encoding="utf-8") as f:
+        todo = [i for i, ident in enumerate(docs["id"]) if ident not in done]
+        for i in tqdm(todo, desc="evaluate", initial=len(docs) - len(todo), total=len(docs)):
+            doc = docs[i]
+            prediction = summarize(doc["article"], doc["abstract"])
+            scores = rouge_per_document([prediction], [doc["abstract"]])[0]
+            row = {
+                "id": doc["id"],
+                "source": doc["source"],
+                "prediction": prediction,
+                "reference": doc["abstract"],
+                "scores": scores,
+            }
+            f.write(json.dumps(row) + "\n")
+            f.flush()
+            done[doc["id"]] = row
+
+    rows = [done[ident] for ident in docs["id"]]
+    metrics = summarize_scores(rows)
+    empty = sum(not r["prediction"].strip() for r in rows)
+    metrics = {
+        "n": len(rows),
+        "system": settings.system(),
+        "data": settings.data,
+        "settings": {**asdict(settings), "word_budget": budget},
+        "skipped_records": dict(report.skipped),
+        "empty_predictions": empty,
+        **metrics,
+        "by_source": {
+            source: summarize_scores([r for r in rows if r["source"] == source])
+            for source in sorted({r["source"] for r in rows})
+        },
+    }
+    if empty:
+        log.warning("%d of %d predictions are empty (scored 0)", empty, len(rows))
+    (out / METRICS).write_text(json.dumps(metrics, indent=2))
+    write_report(out, metrics, rows)
+    return metrics
+
+
+def make_system(settings: EvalSettings, budget: int):
+    """A function (article, reference) -> summary with one sentence per line."""
+    if settings.baseline == "oracle":
+        return lambda article, reference: "\n".join(oracle(split_sentences(article), reference))
+    if settings.baseline:
+        method = BASELINES[settings.baseline]
+        return lambda article, reference: "\n".join(method(split_sentences(article), budget))
+
+    import torch
+
+    from summarizer.modeling import TerraformerForConditionalGeneration
+    from summarizer.tokenizer import load_tokenizer
+
+    model = TerraformerForConditionalGeneration.from_pretrained(settings.checkpoint).eval()
+    tokenizer = load_tokenizer(settings.checkpoint)
+
+    def generate(article: str, reference: str) -> str:
+        ids = tokenizer(
+            article[: 10 * settings.max_input_tokens],
+            truncation=True,
+            max_length=settings.max_input_tokens,
+            return_tensors="pt",
+        )["input_ids"]
+        with torch.inference_mode():
+            out = model.generate(
+                input_ids=ids,
+                max_new_tokens=settings.max_new_tokens,
+                num_beams=settings.num_beams,
+                no_repeat_ngram_size=settings.no_repeat_ngram_size,
+                length_penalty=settings.length_penalty,
+                do_sample=False,
+            )
+        return tokenizer.decode(out[0], skip_special_tokens=True).strip()
+
+    return generate
+
+
+def read_predictions(path: Path) -> dict[str, dict]:
+    """Rows already written by an earlier (possibly interrupted) run; a torn last line is
+    dropped and rewritten."""
+    rows: dict[str, dict] = {}
+    if not path.exists():
+        return rows
+    lines = path.read_text(encoding="utf-8").splitlines()
+    good = []
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        rows[row["id"]] = row
+        good.append(line)
+    path.write_text("".join(line + "\n" for line in good), encoding="utf-8")
+    return rows
+
+
+def summarize_scores(rows: list[dict]) -> dict:
+    """Mean P/R/F per ROUGE type, with a bootstrap 95% interval on F."""
+    result = {}
+    for kind in ROUGE_TYPES:
+        f = [r["scores"][kind]["f"] for r in rows]
+        result[kind] = {
+            "p": float(np.mean([r["scores"][kind]["p"] for r in rows])),
+            "r": float(np.mean([r["scores"][kind]["r"] for r in rows])),
+            "f": float(np.mean(f)),
+            "ci95": list(bootstrap_ci(f)),
+        }
+    return result
+
+
+def write_report(out: Path, metrics: dict, rows: list[dict]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.hist([r["scores"]["rouge1"]["f"] for r in rows], bins=20)
+    left.set_xlabel("ROUGE-1 F1 per document")
+    left.set_ylabel("documents")
+    right.scatter(
+        [len(r["reference"].split()) for r in rows],
+        [len(r["prediction"].split()) for r in rows],
+        s=8,
+    )
+    right.set_xlabel("reference words")
+    right.set_ylabel("prediction words")
+    fig.tight_layout()
+    fig.savefig(out / "report.png", dpi=100)
+    plt.close(fig)
+    lines = [
+        f"# Evaluation: {metrics['system']}",
+        "",
+        f"{metrics['n']} documents from `{metrics['data']}`.",
+        "",
+        "| metric | P | R | F1 | F1 95% CI |",
+        "|---|---|---|---|---|",
+    ]
+    for kind in ROUGE_TYPES:
+        m = metrics[kind]
+        lines.append(
+            f"| {kind} | {m['p']:.2f} | {m['r']:.2f} | {m['f']:.2f} | "
+            f"{m['ci95'][0]:.2f}–{m['ci95'][1]:.2f} |"
+        )
+    lines += ["", "![per-document ROUGE-1 and lengths](report.png)", ""]
+    (out / "report.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def compare(dirs: list[str], n_resamples: int = 1000) -> str:
+    """Runs side by side (ROUGE F1), with a paired bootstrap p-value of each run against the
+    first on the documents they share."""
+    runs = []
+    for d in dirs:
+        path = Path(d)
+        if not (path / METRICS).is_file():
+            raise FileNotFoundError(f"No {METRICS} in {path}: run evaluate there first")
+        runs.append(
+            (path, json.loads((path / METRICS).read_text()), read_predictions(path / PREDICTIONS))
+        )
+    lines = [
+        "| run | n | " + " | ".join(ROUGE_TYPES) + " | R-1 vs first (p) |",
+        "|---|---|" + "---|" * len(ROUGE_TYPES) + "---|",
+    ]
+    base = runs[0][2]
+    for path, metrics, rows in runs:
+        shared = sorted(set(base) & set(rows))
+        p = paired_bootstrap(
+            [base[i]["scores"]["rouge1"]["f"] for i in shared],
+            [rows[i]["scores"]["rouge1"]["f"] for i in shared],
+            n_resamples,
+        )
+        cells = " | ".join(f"{metrics[k]['f']:.2f}" for k in ROUGE_TYPES)
+        lines.append(f"| {path.name} | {metrics['n']} | {cells} | {p:.3f} |")
+    return "\n".join(lines)
+
+
+def paired_bootstrap(
+    a: list[float], b: list[float], n_resamples: int = 1000, seed: int = 0
+) -> float:
+    """Two-sided p-value that mean(b) - mean(a) is zero, resampling documents in pairs."""
+    if not a:
+        return float("nan")
+    diff = np.asarray(b) - np.asarray(a)
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, len(diff), size=(n_resamples, len(diff)))].mean(axis=1)
+    observed = diff.mean()
+    if observed == 0:
+        return 1.0
+    # How often the resampled difference falls on the other side of zero.
+    return float(min(1.0, 2 * np.mean(means <= 0 if observed > 0 else means >= 0)))

@@ -1,0 +1,119 @@
+"""The evaluate command: outputs, resume, baselines, checkpoints, compare, bad input."""
+
+import json
+
+import pytest
+
+from eval.evaluate import EvalSettings, evaluate, paired_bootstrap
+from summarizer.cli import main
+from tests.cohan_fixtures import write_cohan
+
+
+@pytest.fixture
+def data(tmp_path, monkeypatch):
+    monkeypatch.setenv("SUMMARIZER_CACHE", str(tmp_path / "cache"))
+    return write_cohan(tmp_path / "val.jsonl", 8, seed=2)
+
+
+def test_baseline_run_writes_metrics_predictions_and_report(tmp_path, data, capsys):
+    out = tmp_path / "lead"
+    assert main(["evaluate", "--data", str(data), "--out", str(out), "--baseline", "lead"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n"] == 8 and metrics["system"] == "baseline:lead"
+    for kind in ("rouge1", "rouge2", "rougeL", "rougeLsum"):
+        m = metrics[kind]
+        assert 0 <= m["ci95"][0] <= m["f"] <= m["ci95"][1] <= 100
+        assert set(m) == {"p", "r", "f", "ci95"}
+    assert set(metrics["by_source"]) == {"synthetic"}
+    rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert len(rows) == 8 and {"id", "prediction", "reference", "scores"} <= set(rows[0])
+    assert "| rouge1 |" in (out / "report.md").read_text() and (out / "report.png").exists()
+    assert "8 documents" in capsys.readouterr().out
+
+
+def test_oracle_beats_lead(tmp_path, data):
+    lead = evaluate(EvalSettings(data=str(data), out=str(tmp_path / "a"), baseline="lead"))
+    best = evaluate(EvalSettings(data=str(data), out=str(tmp_path / "b"), baseline="oracle"))
+    assert best["rouge2"]["f"] > lead["rouge2"]["f"]
+
+
+def test_interrupted_run_resumes_and_keeps_written_predictions(tmp_path, data):
+    out = tmp_path / "run"
+    evaluate(EvalSettings(data=str(data), out=str(out), baseline="lexrank", limit=3))
+    lines = (out / "predictions.jsonl").read_text().splitlines()
+    torn = [*lines, '{"id": "doc-3", "predic']  # killed while writing the fourth line
+    (out / "predictions.jsonl").write_text("\n".join(torn) + "\n")
+    metrics = evaluate(EvalSettings(data=str(data), out=str(out), baseline="lexrank"))
+    new_lines = (out / "predictions.jsonl").read_text().splitlines()
+    assert new_lines[:3] == lines and len(new_lines) == 8 and metrics["n"] == 8
+
+
+def test_checkpoint_run_uses_the_model(tmp_path, data):
+    from summarizer import TerraformerConfig, TerraformerForConditionalGeneration
+    from summarizer.tokenizer import train_tokenizer
+
+    tokenizer = train_tokenizer([data.read_text()], vocab_size=320)
+    model = TerraformerForConditionalGeneration(TerraformerConfig.preset("tiny"))
+    model.save_pretrained(tmp_path / "ckpt")
+    tokenizer.save_pretrained(tmp_path / "ckpt")
+    metrics = evaluate(
+        EvalSettings(
+            data=str(data),
+            out=str(tmp_path / "m"),
+            checkpoint=str(tmp_path / "ckpt"),
+            limit=2,
+            max_new_tokens=5,
+            num_beams=1,
+            max_input_tokens=64,
+        )
+    )
+    assert metrics["n"] == 2 and metrics["system"].startswith("checkpoint:")
+
+
+def test_compare_prints_runs_side_by_side(tmp_path, data, capsys):
+    for name in ("lead", "oracle"):
+        evaluate(EvalSettings(data=str(data), out=str(tmp_path / name), baseline=name))
+    assert main(["evaluate", "compare", str(tmp_path / "lead"), str(tmp_path / "oracle")]) == 0
+    table = capsys.readouterr().out
+    assert "| lead | 8 |" in table and "| oracle | 8 |" in table
+
+
+def test_paired_bootstrap_separates_real_differences_from_noise():
+    a = [float(i % 7) for i in range(100)]
+    assert paired_bootstrap(a, [x + 5 for x in a]) < 0.01
+    assert paired_bootstrap(a, a) == 1.0
+
+
+def test_bad_input_is_a_clear_error(tmp_path, data, capsys):
+    assert (
+        main(
+            [
+                "evaluate",
+                "--data",
+                str(tmp_path / "nope.jsonl"),
+                "--out",
+                str(tmp_path / "o"),
+                "--baseline",
+                "lead",
+            ]
+        )
+        == 2
+    )
+    assert "nope.jsonl" in capsys.readouterr().err
+    (tmp_path / "junk.jsonl").write_text("not json\n{}\n")
+    assert (
+        main(
+            [
+                "evaluate",
+                "--data",
+                str(tmp_path / "junk.jsonl"),
+                "--out",
+                str(tmp_path / "o2"),
+                "--baseline",
+                "lead",
+            ]
+        )
+        == 2
+    )
+    assert "No usable documents" in capsys.readouterr().err
+    assert main(["evaluate", "compare", str(tmp_path / "o2")]) == 2
