@@ -117,3 +117,21 @@ def test_bad_input_is_a_clear_error(tmp_path, data, capsys):
     )
     assert "No usable documents" in capsys.readouterr().err
     assert main(["evaluate", "compare", str(tmp_path / "o2")]) == 2
+
+
+def test_empty_predictions_are_counted_not_hidden(tmp_path, data, monkeypatch, caplog):
+    import eval.evaluate as evaluate_module
+
+    calls = {"n": 0}
+
+    def half_empty(settings, budget):
+        def summarize(article, reference):
+            calls["n"] += 1
+            return "" if calls["n"] % 2 else article.split(" . ")[0] + " ."
+
+        return summarize
+
+    monkeypatch.setattr(evaluate_module, "make_system", half_empty)
+    metrics = evaluate(EvalSettings(data=str(data), out=str(tmp_path / "e"), baseline="lead"))
+    assert metrics["empty_predictions"] == 4
+    assert "4 of 8 predictions are empty" in caplog.text
