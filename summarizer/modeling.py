@@ -103,9 +103,9 @@ class TerraformerForConditionalGeneration(TerraformerPreTrainedModel, Generation
         """input_ids, attention_mask: (B, S); decoder_input_ids or labels: (B, T).
 
         Returns logits (B, T, V) and, with labels, the mean cross-entropy over labels that are
-        not -100. With `use_cache` (inference), also the decoding cache: pass it back with the
-        longer `decoder_input_ids` and only the new positions are computed; logits are then
-        given for those positions only."""
+        not -100. With `use_cache=True` (inference, no labels), also the decoding cache: pass
+        it back with the longer `decoder_input_ids` and only the new positions are computed;
+        logits are then given for those positions only."""
         if encoder_outputs is None:
             if input_ids is None:
                 raise ValueError("Pass input_ids (or precomputed encoder_outputs)")
@@ -125,9 +125,10 @@ class TerraformerForConditionalGeneration(TerraformerPreTrainedModel, Generation
             # them), so every target position can be marked real.
             decoder_attention_mask = torch.ones_like(decoder_input_ids, dtype=torch.bool)
 
+        # A plain call computes the whole target at once; generate() asks for the cache.
         if use_cache is None:
-            use_cache = cache is not None or (self.config.use_cache and labels is None)
-        if use_cache and not self.training:
+            use_cache = cache is not None
+        if use_cache and not self.training and labels is None:
             # Incremental: prefill once, then only the target positions not yet in the cache.
             if cache is None:
                 cache = self.decoder.prefill(enc, attention_mask.bool())
@@ -176,7 +177,7 @@ class TerraformerForConditionalGeneration(TerraformerPreTrainedModel, Generation
             "attention_mask": attention_mask,
             "encoder_outputs": encoder_outputs,
             "cache": cache,
-            "use_cache": use_cache,
+            "use_cache": self.config.use_cache if use_cache is None else use_cache,
         }
 
     @classmethod

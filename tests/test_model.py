@@ -182,7 +182,9 @@ def test_incremental_decoding_gives_the_full_forward_logits(variant):
     mask[1, 13:] = 0  # the second document is shorter: padding sits inside the cache
     targets = torch.randint(3, 300, (2, 30))
     full = model(input_ids=ids, attention_mask=mask, decoder_input_ids=targets, use_cache=False)
-    out = model(input_ids=ids, attention_mask=mask, decoder_input_ids=targets[:, :1])
+    out = model(
+        input_ids=ids, attention_mask=mask, decoder_input_ids=targets[:, :1], use_cache=True
+    )
     steps = [out.logits]
     for t in range(2, 31):
         out = model(
