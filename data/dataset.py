@@ -112,9 +112,9 @@ def _load_hub(name: str, split: str, limit: int | None) -> tuple[datasets.Datase
 
     docs = raw.map(convert, batched=True, with_indices=True, remove_columns=raw.column_names)
     report = LoadReport(f"{name}:{split}")
-    empty = [bool(a) and bool(b) for a, b in zip(docs["article"], docs["abstract"], strict=True)]
-    report.skipped["empty article or abstract"] = empty.count(False)
-    docs = docs.select([i for i, ok in enumerate(empty) if ok])
+    usable = [bool(a) and bool(b) for a, b in zip(docs["article"], docs["abstract"], strict=True)]
+    report.skipped["empty article or abstract"] = usable.count(False)
+    docs = docs.select([i for i, ok in enumerate(usable) if ok])
     report.kept = len(docs)
     return docs, report
 

@@ -74,9 +74,6 @@ class ReversibleStack(nn.Module):
             x1, x2 = x2, x1 + layer(x2, key_mask)
         return x1, x2
 
-    def __len__(self) -> int:
-        return len(self.layers)
-
 
 class _ReversibleFunction(torch.autograd.Function):
     @staticmethod
