@@ -137,6 +137,9 @@ class TerraformerConfig(PretrainedConfig):
         tie_word_embeddings: bool = True,
         is_encoder_decoder: bool = True,
         use_cache: bool = True,  # incremental decoding in generate()
+        # The input length the model was trained on. Positions are sinusoidal, so longer
+        # inputs run, but the Summarizer shortens documents to this many tokens by default.
+        max_input_tokens: int = 2048,
         **kwargs: Any,
     ):
         self.vocab_size = vocab_size
@@ -168,6 +171,7 @@ class TerraformerConfig(PretrainedConfig):
         self.sparse_ff_gather_max_tokens = sparse_ff_gather_max_tokens
         self.initializer_range = initializer_range
         self.use_cache = use_cache
+        self.max_input_tokens = max_input_tokens
         if decoder_start_token_id is None:
             decoder_start_token_id = bos_token_id
         # A multiplicative output layer has no matrix to share with the embedding.
@@ -226,6 +230,7 @@ class TerraformerConfig(PretrainedConfig):
             "d_ff",
             "n_heads",
             "n_decoder_attention_layers",
+            "max_input_tokens",
         ):
             need(
                 getattr(self, name) > 0,

@@ -18,3 +18,11 @@ def default_model_dir() -> Path:
 def is_model_dir(path: Path) -> bool:
     """True when `path` holds a model written by save_pretrained."""
     return (path / "config.json").is_file() and any(path.glob("*.safetensors"))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write `text` so that readers (and a kill mid-write) see the old file or the new one,
+    never half of it: into a hidden temporary file beside it, then renamed."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

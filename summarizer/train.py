@@ -36,6 +36,7 @@ from tqdm import tqdm
 from data.dataset import load_documents, tokenize_documents
 from eval.rouge import rouge_f1
 from summarizer.modeling import IGNORE_INDEX, TerraformerForConditionalGeneration
+from summarizer.paths import write_atomically
 from summarizer.seed import set_seed
 from summarizer.tokenizer import load_tokenizer, train_tokenizer
 from summarizer.train_config import ConfigError, RunConfig
@@ -502,12 +503,6 @@ def set_rng_state(state: dict[str, torch.Tensor]) -> None:
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(list(state["cuda"]))
-
-
-def write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def prune_checkpoints(root: Path, keep: int) -> None:

@@ -86,7 +86,11 @@ class RunConfig:
             "loss_sparsity", PRESETS[self.model.preset].get("loss_sparsity", 0)
         )
         multiple = math.lcm(8, modules or 1)
-        overrides = {**self.model.overrides, "vocab_size": -(-vocab_size // multiple) * multiple}
+        overrides = {
+            "max_input_tokens": self.data.max_input_tokens,
+            **self.model.overrides,
+            "vocab_size": -(-vocab_size // multiple) * multiple,
+        }
         return TerraformerConfig.preset(self.model.preset, dense=self.model.dense, **overrides)
 
     def to_dict(self) -> dict:
