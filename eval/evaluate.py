@@ -39,7 +39,7 @@ class EvalSettings:
     baseline: str | None = None  # lead | lexrank | textrank | oracle
     limit: int = 0
     max_words: int = 0  # baselines' word budget; 0 = median reference length
-    max_input_tokens: int = 2048
+    max_input_tokens: int = 0  # 0 = the length the model was trained on
     max_new_tokens: int = 256
     num_beams: int = 4
     no_repeat_ngram_size: int = 3
@@ -123,12 +123,13 @@ def make_system(settings: EvalSettings, budget: int):
 
     model = TerraformerForConditionalGeneration.from_pretrained(settings.checkpoint).eval()
     tokenizer = load_tokenizer(settings.checkpoint)
+    max_input_tokens = settings.max_input_tokens or model.config.max_input_tokens
 
     def generate(article: str, reference: str) -> str:
         ids = tokenizer(
-            article[: 10 * settings.max_input_tokens],
+            article[: 10 * max_input_tokens],
             truncation=True,
-            max_length=settings.max_input_tokens,
+            max_length=max_input_tokens,
             return_tensors="pt",
         )["input_ids"]
         with torch.inference_mode():

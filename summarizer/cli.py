@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 
 import datasets
 import transformers
@@ -59,13 +60,15 @@ def main(argv: list[str] | None = None) -> int:
     evaluate_parser.add_argument("--limit", type=int, default=0, help="first N documents only")
     for flag, kind, default in (
         ("--max-words", int, 0),
-        ("--max-input-tokens", int, 2048),
+        ("--max-input-tokens", int, 0),
         ("--max-new-tokens", int, 256),
         ("--num-beams", int, 4),
         ("--no-repeat-ngram-size", int, 3),
         ("--length-penalty", float, 1.0),
     ):
         evaluate_parser.add_argument(flag, type=kind, default=default)
+    add_summarize_parser(commands)
+    add_export_parser(commands)
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:2] == ["evaluate", "compare"]:
         return run_compare(argv[2:])
@@ -78,7 +81,111 @@ def main(argv: list[str] | None = None) -> int:
         return run_train(args)
     if args.command == "evaluate":
         return run_evaluate(args)
+    if args.command == "summarize":
+        return run_summarize(args)
+    if args.command == "export":
+        return run_export(args)
     return 2
+
+
+def add_summarize_parser(commands) -> None:
+    p = commands.add_parser(
+        "summarize",
+        help="summarize papers (PDF, TeX, Markdown, text, Cohan jsonl) into --out",
+        description="One summary file per input under --out (mirroring relative paths), plus "
+        "--out/summaries.jsonl. Exit code 0: all succeeded; 1: some failed; 2: usage error.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    p.add_argument("--out", required=True, help="folder for the summaries")
+    p.add_argument("--recursive", action="store_true", help="also read sub-folders")
+    p.add_argument(
+        "--length", default="medium", type=parse_length, help="short | medium | long | N tokens"
+    )
+    p.add_argument("--num-beams", type=int, default=None, help="default: the model's")
+    p.add_argument("--per-section", action="store_true", help="also summarize each section")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (each loads the model)")
+    p.add_argument("--overwrite", action="store_true", help="redo inputs already summarized")
+    p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
+    p.add_argument(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="take every N-th input starting at I (default: RANK/WORLD_SIZE if set, else 0/1)",
+    )
+
+
+def add_export_parser(commands) -> None:
+    p = commands.add_parser(
+        "export", help="write a model to ship (e.g. checkpoints/default) from a training run"
+    )
+    p.add_argument("--run", required=True, help="training --out folder, or one checkpoint")
+    p.add_argument("--out", required=True, help="folder to write (replaced)")
+    p.add_argument("--average", type=int, default=1, help="average the N newest checkpoints")
+    p.add_argument("--dtype", default="bfloat16", choices=["float32", "bfloat16", "float16"])
+    p.add_argument("--num-beams", type=int, default=4)
+    p.add_argument("--no-repeat-ngram-size", type=int, default=3)
+    p.add_argument("--length-penalty", type=float, default=1.0)
+    p.add_argument("--max-new-tokens", type=int, default=160)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from summarizer.export import ExportSettings, export
+
+    settings = ExportSettings(
+        run=Path(args.run),
+        out=Path(args.out),
+        average=args.average,
+        dtype=args.dtype,
+        num_beams=args.num_beams,
+        no_repeat_ngram_size=args.no_repeat_ngram_size,
+        length_penalty=args.length_penalty,
+        max_new_tokens=args.max_new_tokens,
+    )
+    try:
+        print(export(settings))
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def parse_length(value: str) -> str | int:
+    if value in ("short", "medium", "long"):
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("use short, medium, long or a number of tokens") from None
+
+
+def run_summarize(args: argparse.Namespace) -> int:
+    from summarizer.api import ModelNotFoundError
+    from summarizer.batch import BatchOptions, UsageError, run_batch, shard_from_env
+
+    try:
+        shard = shard_from_env()
+        if args.shard:
+            index, _, count = args.shard.partition("/")
+            shard = (int(index), int(count))
+    except ValueError:
+        print(f"error: --shard must look like 0/4, got {args.shard!r}", file=sys.stderr)
+        return 2
+    options = BatchOptions(
+        out=Path(args.out),
+        model=args.model,
+        recursive=args.recursive,
+        overwrite=args.overwrite,
+        jobs=args.jobs,
+        shard=shard,
+        length=args.length,
+        num_beams=args.num_beams,
+        per_section=args.per_section,
+    )
+    try:
+        return run_batch(args.paths, options)
+    except (UsageError, ModelNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

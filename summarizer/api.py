@@ -1,0 +1,378 @@
+"""The Summarizer: a paper in (text, path or uploaded bytes), a readable summary out.
+
+    summarizer = Summarizer.from_pretrained()            # the shipped default model
+    result = summarizer.summarize("paper.pdf", GenerationSettings(length="short"))
+    print(result.summary)
+
+One `Summarizer` may be shared by many threads (the web app's sessions): generation is
+serialized by a lock, everything else is per call.
+
+Documents longer than the model's input limit are shortened section by section (see
+`select_input`), and the result says how; nothing is cut silently.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import torch
+from transformers import StoppingCriteria, StoppingCriteriaList
+
+from data.ingest import Document, Section, read_document, read_pasted
+from data.normalize import cohan_style
+from eval.baselines import lexrank
+from eval.sentences import split_sentences
+from summarizer.modeling import TerraformerForConditionalGeneration
+from summarizer.paths import MODEL_ENV_VAR, default_model_dir, is_model_dir
+from summarizer.readable import readable
+from summarizer.tokenizer import load_tokenizer
+
+log = logging.getLogger(__name__)
+
+# Summary lengths users pick by name, as the most new tokens the decoder may write.
+LENGTHS = {"short": 96, "medium": 160, "long": 256}
+
+# progress(stage, done, total): stage is "read", "encode", "generate" (done = tokens written
+# so far, total = the most it may write) or "sections" (done = sections summarized).
+Progress = Callable[[str, int, int], None]
+
+# Sections shorter than this (in tokens) get no summary of their own.
+MIN_SECTION_TOKENS = 64
+
+
+class ModelNotFoundError(FileNotFoundError):
+    """No model directory where one was expected; the message says how to get one."""
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """How the decoder writes: the summary length and the beam-search settings."""
+
+    length: str | int = "medium"  # a name in LENGTHS, or the most new tokens
+    num_beams: int = 4
+    no_repeat_ngram_size: int = 3  # 0 = allow repeats
+    length_penalty: float = 1.0  # > 1 favours longer beams
+    min_new_tokens: int = 0
+
+    @property
+    def max_new_tokens(self) -> int:
+        if isinstance(self.length, str):
+            return LENGTHS[self.length]
+        return self.length
+
+    def validate(self) -> None:
+        """Raise ValueError, naming the setting to change, for settings that cannot work."""
+        if isinstance(self.length, str) and self.length not in LENGTHS:
+            raise ValueError(f"length must be one of {sorted(LENGTHS)} or a number of tokens")
+        if isinstance(self.length, bool) or not isinstance(self.length, str | int):
+            raise ValueError(f"length must be a name or an int, got {self.length!r}")
+        if not 1 <= self.max_new_tokens <= 4096:
+            raise ValueError(f"length must be 1-4096 tokens, got {self.max_new_tokens}")
+        if not 1 <= self.num_beams <= 16:
+            raise ValueError(f"num_beams must be 1-16, got {self.num_beams}")
+        if self.no_repeat_ngram_size < 0:
+            raise ValueError("no_repeat_ngram_size must be >= 0 (0 allows repeats)")
+        if not 0.0 < self.length_penalty <= 10.0:
+            raise ValueError(f"length_penalty must be in (0, 10], got {self.length_penalty}")
+        if not 0 <= self.min_new_tokens <= self.max_new_tokens:
+            raise ValueError("min_new_tokens must be between 0 and the summary length")
+
+
+@dataclass
+class SectionSummary:
+    heading: str
+    summary: str
+
+
+@dataclass
+class SummaryResult:
+    """What `Summarizer.summarize` returns. `summary` is readable text, one sentence a line."""
+
+    summary: str
+    name: str  # file name, or "pasted text"
+    kind: str  # pdf | text | markdown | latex | cohan
+    title: str | None
+    section_headings: list[str]
+    input_tokens: int  # the whole document, in model tokens
+    used_tokens: int  # what the encoder read
+    shortened: bool
+    shortening: str  # how the document was shortened, in words; "" when it was not
+    seconds: dict[str, float] = field(default_factory=dict)  # read, encode, generate, total
+    section_summaries: list[SectionSummary] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_text(self) -> str:
+        parts = [self.title or self.name, "", self.summary]
+        for s in self.section_summaries:
+            parts += ["", s.heading or "(untitled section)", s.summary]
+        return "\n".join(parts).strip() + "\n"
+
+    def to_markdown(self) -> str:
+        parts = [f"# {self.title or self.name}", "", " ".join(self.summary.splitlines())]
+        if self.section_summaries:
+            parts += ["", "## By section"]
+            for s in self.section_summaries:
+                parts += ["", f"### {s.heading or '(untitled section)'}", ""]
+                parts.append(" ".join(s.summary.splitlines()))
+        if self.shortened:
+            parts += ["", f"*{self.shortening}*"]
+        return "\n".join(parts).strip() + "\n"
+
+
+@dataclass
+class Selection:
+    """The text the encoder reads, and how it was chosen."""
+
+    text: str
+    input_tokens: int
+    used_tokens: int
+    shortening: str  # "" when nothing was left out
+
+
+class Summarizer:
+    """A trained model and its tokenizer, ready to summarize documents."""
+
+    def __init__(self, model: TerraformerForConditionalGeneration, tokenizer, defaults=None):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.defaults = defaults or GenerationSettings()
+        self.max_input_tokens: int = model.config.max_input_tokens
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike | None = None) -> Summarizer:
+        """Load a `save_pretrained` directory; None means $SUMMARIZER_MODEL or the shipped
+        default model. Generation defaults come from its generation_config.json."""
+        model_dir = Path(path) if path is not None else default_model_dir()
+        if not is_model_dir(model_dir):
+            raise ModelNotFoundError(
+                f"No model in {model_dir}. Train one (python -m summarizer train ...), or "
+                f"set {MODEL_ENV_VAR} to a directory written by save_pretrained."
+            )
+        model = TerraformerForConditionalGeneration.from_pretrained(model_dir, dtype=torch.float32)
+        tokenizer = load_tokenizer(model_dir)
+        g = model.generation_config
+        defaults = GenerationSettings(
+            num_beams=g.num_beams or 1,
+            no_repeat_ngram_size=g.no_repeat_ngram_size or 0,
+            length_penalty=float(g.length_penalty if g.length_penalty is not None else 1.0),
+        )
+        log.info("loaded %s (%d input tokens)", model_dir, model.config.max_input_tokens)
+        return cls(model, tokenizer, defaults)
+
+    # ------------------------------------------------------------------ summarizing
+    def summarize(
+        self,
+        source: str | os.PathLike | bytes | Document,
+        settings: GenerationSettings | None = None,
+        *,
+        name: str | None = None,
+        per_section: bool = False,
+        progress: Progress | None = None,
+        **overrides,
+    ) -> SummaryResult:
+        """Summarize a document: pasted text, a path, an uploaded file's bytes (with its
+        `name`) or a `Document`. `overrides` replace single settings, e.g. length="short".
+        Raises data.ingest.IngestError for unreadable input, ValueError for bad settings."""
+        settings = replace(settings or self.defaults, **overrides)
+        settings.validate()
+        report = progress or (lambda stage, done, total: None)
+        start = time.perf_counter()
+        report("read", 0, 1)
+        document = load(source, name)
+        selection = self.select_input(document.sections)
+        seconds = {"read": time.perf_counter() - start}
+        report("read", 1, 1)
+
+        summary, timing = self.generate(selection.text, settings, report)
+        seconds.update(timing)
+        sections = []
+        if per_section:
+            sections = self.summarize_sections(document.sections, settings, report)
+            seconds["sections"] = time.perf_counter() - start - sum(seconds.values())
+        seconds["total"] = time.perf_counter() - start
+        return SummaryResult(
+            summary=summary,
+            name=document.name,
+            kind=document.kind,
+            title=document.title,
+            section_headings=[s.heading for s in document.sections if s.heading],
+            input_tokens=selection.input_tokens,
+            used_tokens=selection.used_tokens,
+            shortened=bool(selection.shortening),
+            shortening=selection.shortening,
+            seconds=seconds,
+            section_summaries=sections,
+        )
+
+    def summarize_sections(
+        self, sections: list[Section], settings: GenerationSettings, report: Progress
+    ) -> list[SectionSummary]:
+        """A short summary of each section long enough to have one."""
+        short = replace(settings, length=min(settings.max_new_tokens, LENGTHS["short"]))
+        short = replace(short, min_new_tokens=min(short.min_new_tokens, short.max_new_tokens))
+        chosen = [s for s in sections if self.count_tokens(s.text) >= MIN_SECTION_TOKENS]
+        results = []
+        for i, section in enumerate(chosen):
+            report("sections", i, len(chosen))
+            selection = self.select_input([section])
+            summary, _ = self.generate(selection.text, short, lambda *a: None)
+            results.append(SectionSummary(section.heading, summary))
+        report("sections", len(chosen), len(chosen))
+        return results
+
+    def generate(
+        self, text: str, settings: GenerationSettings, report: Progress
+    ) -> tuple[str, dict[str, float]]:
+        """Encode `text` once, decode with the cache; the readable summary and timings."""
+        # select_input keeps the text within the limit; truncation only guards the last token.
+        ids = self.tokenizer(
+            text, truncation=True, max_length=self.max_input_tokens, return_tensors="pt"
+        )["input_ids"]  # (1, S)
+        max_new = settings.max_new_tokens
+        with self._lock, torch.inference_mode():
+            report("encode", 0, 1)
+            t0 = time.perf_counter()
+            encoded = self.model.get_encoder()(input_ids=ids)
+            t1 = time.perf_counter()
+            report("encode", 1, 1)
+            report("generate", 0, max_new)
+            out = self.model.generate(
+                input_ids=ids,
+                encoder_outputs=encoded,
+                max_new_tokens=max_new,
+                min_new_tokens=settings.min_new_tokens,
+                num_beams=settings.num_beams,
+                no_repeat_ngram_size=settings.no_repeat_ngram_size,
+                length_penalty=settings.length_penalty,
+                early_stopping=True,
+                do_sample=False,
+                stopping_criteria=StoppingCriteriaList([TokenCounter(report, max_new)]),
+            )
+            t2 = time.perf_counter()
+        written = out.shape[1] - 1  # minus the decoder start token
+        report("generate", max_new, max_new)
+        text = self.tokenizer.decode(out[0], skip_special_tokens=True)
+        log.debug("%d input tokens, %d written", ids.shape[1], written)
+        return readable(text), {"encode": t1 - t0, "generate": t2 - t1}
+
+    # ------------------------------------------------------------------ long inputs
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def count_each(self, sentences: list[str]) -> list[int]:
+        """Tokens per sentence, plus one for the space that joins it to the next."""
+        if not sentences:
+            return []
+        encoded = self.tokenizer(sentences, add_special_tokens=False)["input_ids"]
+        return [len(ids) + 1 for ids in encoded]
+
+    def select_input(self, sections: list[Section]) -> Selection:
+        """The encoder's text: the whole document when it fits, else a section-aware
+        selection. The model learned from the start of papers, so the first section (usually
+        the introduction) keeps up to half the budget, and the rest is shared evenly by the
+        other sections, each keeping its opening sentences; document order is kept."""
+        budget = self.max_input_tokens - 1  # room for </s>
+        texts = [cohan_style(s.text) for s in sections]
+        whole = " ".join(t for t in texts if t)
+        total = self.count_tokens(whole)
+        if total <= budget:
+            return Selection(whole, total, total, "")
+        sentences = [split_sentences(t) for t in texts]
+        lengths = [self.count_each(group) for group in sentences]
+
+        shares = share_budget([sum(group) for group in lengths], budget)
+        kept_sections = []
+        for group, group_lengths, share in zip(sentences, lengths, shares, strict=True):
+            kept, spent = [], 0
+            for sentence, n in zip(group, group_lengths, strict=True):
+                if spent + n > share:
+                    break
+                kept.append(sentence)
+                spent += n
+            if kept:
+                kept_sections.append(" ".join(kept))
+        text = " ".join(kept_sections)
+        used = self.count_tokens(text)  # exact: joining can merge tokens across sentences
+        if not text:  # one giant "sentence" (no punctuation): fall back to the first tokens
+            ids = self.tokenizer(whole, add_special_tokens=False)["input_ids"][:budget]
+            text = self.tokenizer.decode(ids)
+            used = len(ids)
+            how = f"kept the first {used:,} of {total:,} tokens (no sentence breaks found)"
+            return Selection(text, total, used, how)
+        if len(sections) == 1:
+            how = f"kept the opening {used:,} of {total:,} tokens (no section headings found)"
+        else:
+            how = (
+                f"kept {used:,} of {total:,} tokens: the opening sentences of "
+                f"{len(kept_sections)} of {len(sections)} sections, the first section "
+                f"getting up to half of the {self.max_input_tokens:,}-token input"
+            )
+        return Selection(text, total, used, how)
+
+
+def share_budget(sizes: list[int], budget: int) -> list[int]:
+    """Token budgets per section: the first gets up to half, the others split the rest
+    evenly; what a short section leaves unused goes to the sections that still want more."""
+    shares = [0] * len(sizes)
+    if not sizes:
+        return shares
+    shares[0] = min(sizes[0], budget // 2 if len(sizes) > 1 else budget)
+    left = budget - shares[0]
+    wanting = [i for i in range(1, len(sizes)) if sizes[i] > 0]
+    while left > 0 and wanting:
+        each = max(1, left // len(wanting))
+        for i in list(wanting):
+            give = min(each, sizes[i] - shares[i], left)
+            shares[i] += give
+            left -= give
+            if shares[i] >= sizes[i]:
+                wanting.remove(i)
+            if left == 0:
+                break
+    if left > 0:  # everything else fit: give the first section the rest
+        shares[0] = min(sizes[0], shares[0] + left)
+    return shares
+
+
+class TokenCounter(StoppingCriteria):
+    """Reports tokens written as generate() goes; never stops it."""
+
+    def __init__(self, report: Progress, total: int):
+        self.report = report
+        self.total = total
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs):
+        self.report("generate", min(input_ids.shape[1] - 1, self.total), self.total)
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+
+
+def load(source: str | os.PathLike | bytes | Document, name: str | None = None) -> Document:
+    """The Document behind any source the Summarizer accepts. A str is a path when it names
+    an existing file (one line, not too long), else it is pasted text."""
+    if isinstance(source, Document):
+        return source
+    if isinstance(source, bytes | os.PathLike):
+        return read_document(source, name)
+    if isinstance(source, str):
+        if "\n" not in source and len(source) < 1024 and Path(source).is_file():
+            return read_document(source, name)
+        return read_pasted(source)
+    raise TypeError(f"Cannot summarize a {type(source).__name__}; pass text, a path or bytes")
+
+
+def extractive_summary(
+    source: str | os.PathLike | bytes | Document, name: str | None = None, max_words: int = 150
+) -> str:
+    """LexRank over the document's sentences, as readable text (for comparison)."""
+    document = load(source, name)
+    sentences = split_sentences(document.model_text())
+    return readable("\n".join(lexrank(sentences, max_words))) if sentences else ""

@@ -1,0 +1,52 @@
+"""From the model's Cohan-style text (lower-cased, tokenized, `@xcite` / `@xmath<n>`
+placeholders) to sentences people read: citations dropped, math marked, punctuation
+attached, sentences capitalized, one sentence a line."""
+
+from __future__ import annotations
+
+import re
+
+from eval.sentences import split_sentences
+
+MATH = "[math]"  # what an @xmath placeholder becomes: the formula itself is not known
+
+_CITES = r"@xcite(?:\s*[,;]\s*@xcite)*"
+_CITATION = re.compile(rf"\s*(?:\(\s*{_CITES}\s*\)|\[\s*{_CITES}\s*\]|{_CITES})")
+_LEFTOVER = re.compile(r"\(\s*(?:see|e\.g\.|cf\.|and|refs?\.)?\s*[,;]?\s*\)|\[\s*\]")
+_MATH = re.compile(r"@xmath\d*")
+_SPACE_BEFORE = re.compile(r"\s+([.,;:!?%)\]}]|'s\b|n't\b|'re\b|'ve\b|'ll\b|'d\b|'m\b)")
+_SPACE_AFTER = re.compile(r"([(\[{])\s+")
+_QUOTES = re.compile(r"``\s*(.*?)\s*''")
+_REPEATED_MATH = re.compile(r"(?:\[math\]\s*){2,}")
+_SPACES = re.compile(r"[ \t]+")
+_SENTENCE_START = re.compile(r"^([^A-Za-z0-9]*)([a-z])")
+_PRONOUN_I = re.compile(r"\bi\b(?=\s|'|$)")
+
+
+def readable(text: str) -> str:
+    """Readable sentences, one a line; text with no words in it gives ""."""
+    lines = []
+    for line in text.splitlines():
+        lines.extend(split_sentences(line) if line.strip() else [])
+    out = [s for s in (readable_sentence(s) for s in lines) if s]
+    return "\n".join(out)
+
+
+def readable_sentence(sentence: str) -> str:
+    s = _CITATION.sub("", sentence)
+    s = _MATH.sub(MATH, s)
+    s = _REPEATED_MATH.sub(MATH + " ", s)
+    s = _QUOTES.sub(r'"\1"', s)
+    s = _SPACE_BEFORE.sub(r"\1", s)
+    s = _SPACE_AFTER.sub(r"\1", s)
+    s = _LEFTOVER.sub("", s)
+    s = _SPACES.sub(" ", s).strip()
+    s = re.sub(r"\s+([.,;:!?])", r"\1", s)
+    s = re.sub(r"([,;:])(?=[.!?]$)", "", s)  # "... ,." left by a removed citation
+    if not any(c.isalpha() for c in s.replace(MATH, "")):
+        return ""
+    s = _PRONOUN_I.sub("I", s)
+    s = _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), s, count=1)
+    if s[-1] not in ".!?":
+        s += "."
+    return s

@@ -1,0 +1,152 @@
+"""`python -m summarizer summarize`: the batch CLI, run through its real entry point with a
+tiny random model."""
+
+import gzip
+import json
+
+import pytest
+
+from summarizer.batch import find_inputs, summary_path
+from summarizer.cli import main
+from tests.model_fixtures import save_tiny_model
+
+ARGS = ["--length", "8", "--num-beams", "1"]
+TEXT = "A sparse model reads the paper. It then writes a short summary of it."
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return save_tiny_model(tmp_path_factory.mktemp("model"))
+
+
+@pytest.fixture
+def papers(tmp_path):
+    root = tmp_path / "papers"
+    (root / "sub dir").mkdir(parents=True)
+    (root / "a.txt").write_text(TEXT)
+    (root / "b.md").write_text("# A title\n\n## Method\n\n" + TEXT)
+    (root / "sub dir" / "über paper.tex").write_text(
+        "\\documentclass{article}\\begin{document}\\section{Intro}" + TEXT + "\\end{document}"
+    )
+    (root / "notes.csv").write_text("ignored,because,of,its,extension")
+    return root
+
+
+def run(model_dir, *argv):
+    return main(["summarize", *map(str, argv), "--model", str(model_dir), *ARGS])
+
+
+def rows(out, name="summaries.jsonl"):
+    return [json.loads(line) for line in (out / name).read_text().splitlines()]
+
+
+def test_summarizes_a_folder_mirroring_paths(model_dir, papers, tmp_path):
+    out = tmp_path / "out"
+    assert run(model_dir, papers, "--out", out, "--recursive") == 0
+    index = {r["path"]: r for r in rows(out)}
+    assert set(index) == {"a.txt", "b.md", "sub dir/über paper.tex"}
+    for rel, row in index.items():
+        assert row["status"] == "ok" and row["error"] is None
+        assert row["input_tokens"] > 0 and row["shortened"] is False and row["seconds"] >= 0
+        written = (out / (rel + ".summary.md")).read_text()
+        assert row["summary"].splitlines()[0] in written if row["summary"] else written
+    assert not list(out.rglob(".*.tmp"))
+
+
+def test_without_recursive_only_the_top_folder(model_dir, papers, tmp_path):
+    out = tmp_path / "out"
+    assert run(model_dir, papers, "--out", out) == 0
+    assert {r["path"] for r in rows(out)} == {"a.txt", "b.md"}
+
+
+def test_one_bad_file_fails_alone_and_rerun_skips_what_is_done(model_dir, papers, tmp_path):
+    (papers / "empty.txt").write_text("   \n")
+    (papers / "garbage.pdf").write_bytes(bytes(range(256)) * 20)
+    out = tmp_path / "out"
+    assert run(model_dir, papers, "--out", out) == 1
+    index = {r["path"]: r for r in rows(out)}
+    assert index["a.txt"]["status"] == "ok"
+    for bad in ("empty.txt", "garbage.pdf"):
+        assert index[bad]["status"] == "error" and index[bad]["error"]
+        assert index[bad]["summary"] is None
+    done = out / "a.txt.summary.md"
+    stamp = done.stat().st_mtime_ns
+    (papers / "empty.txt").unlink()
+    (papers / "garbage.pdf").unlink()
+    assert run(model_dir, papers, "--out", out) == 0  # nothing left failing
+    assert done.stat().st_mtime_ns == stamp  # skipped, not redone
+    assert len(rows(out)) == len({r["path"] for r in rows(out)})  # one line per input
+    assert run(model_dir, papers, "--out", out, "--overwrite") == 0
+    assert done.stat().st_mtime_ns != stamp
+
+
+def test_cohan_jsonl_gives_one_summary_per_record(model_dir, tmp_path):
+    data = tmp_path / "val.jsonl.gz"
+    records = [
+        {"article_id": f"doc-{i}", "article_text": [TEXT], "abstract_text": ["<S> x . </S>"]}
+        for i in range(2)
+    ]
+    with gzip.open(data, "wt") as f:
+        f.writelines(json.dumps(r) + "\n" for r in records)
+    out = tmp_path / "out"
+    assert run(model_dir, data, "--out", out) == 0
+    assert {r["path"] for r in rows(out)} == {"val.jsonl.gz#doc-0", "val.jsonl.gz#doc-1"}
+    for i in range(2):
+        assert (out / "val.jsonl.gz" / f"doc-{i}.summary.md").is_file()
+
+
+def test_shards_split_the_inputs(model_dir, papers, tmp_path):
+    out = tmp_path / "out"
+    assert run(model_dir, papers, "--out", out, "--recursive", "--shard", "0/2") == 0
+    assert run(model_dir, papers, "--out", out, "--recursive", "--shard", "1/2") == 0
+    first = {r["path"] for r in rows(out, "summaries-0-of-2.jsonl")}
+    second = {r["path"] for r in rows(out, "summaries-1-of-2.jsonl")}
+    assert first and second and not first & second
+    assert first | second == {"a.txt", "b.md", "sub dir/über paper.tex"}
+
+
+def test_worker_processes_give_the_same_summaries(model_dir, papers, tmp_path):
+    assert run(model_dir, papers, "--out", tmp_path / "one", "--recursive") == 0
+    assert run(model_dir, papers, "--out", tmp_path / "two", "--recursive", "--jobs", "2") == 0
+    one = {r["path"]: r["summary"] for r in rows(tmp_path / "one")}
+    two = {r["path"]: r["summary"] for r in rows(tmp_path / "two")}
+    assert one == two
+
+
+@pytest.mark.parametrize("argv", [["--shard", "3/2"], ["--shard", "x"], ["--jobs", "0"]])
+def test_bad_options_exit_2(model_dir, papers, tmp_path, argv, capsys):
+    assert run(model_dir, papers, *argv, "--out", tmp_path / "out") == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_missing_path_and_bad_length_exit_2(model_dir, tmp_path, capsys):
+    assert run(model_dir, tmp_path / "nowhere", "--out", tmp_path / "out") == 2
+    assert "no such file or folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["summarize", str(tmp_path), "--out", str(tmp_path / "o"), "--length", "huge"])
+    assert exit_info.value.code == 2
+
+
+def test_empty_folder_and_missing_model_exit_2(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert main(["summarize", str(tmp_path / "empty"), "--out", str(tmp_path / "o")]) == 2
+    assert "nothing to summarize" in capsys.readouterr().err
+    (tmp_path / "empty" / "a.txt").write_text(TEXT)
+    code = main(
+        ["summarize", str(tmp_path / "empty"), "--out", str(tmp_path / "o"),
+         "--model", str(tmp_path / "no-model")]
+    )  # fmt: skip
+    assert code == 2 and "No model in" in capsys.readouterr().err
+
+
+def test_symlink_loops_are_not_followed(papers):
+    (papers / "loop").symlink_to(papers, target_is_directory=True)
+    items = find_inputs([str(papers)], recursive=True)
+    assert all("loop" not in str(item.rel) for item in items)
+
+
+def test_summary_paths_mirror_inputs(tmp_path):
+    from pathlib import Path
+
+    assert summary_path(tmp_path, Path("a/b.pdf")) == tmp_path / "a" / "b.pdf.summary.md"
+    assert summary_path(tmp_path, Path("v.jsonl"), "x/y") == tmp_path / "v.jsonl" / "x_y.summary.md"

@@ -1,0 +1,185 @@
+"""The Summarizer API and readable output, with a tiny random model (noise summaries, real
+plumbing)."""
+
+import threading
+
+import pytest
+
+from data.ingest import Document, IngestError, Section
+from summarizer.api import (
+    LENGTHS,
+    GenerationSettings,
+    ModelNotFoundError,
+    Summarizer,
+    extractive_summary,
+    share_budget,
+)
+from summarizer.readable import MATH, readable
+from tests.model_fixtures import save_tiny_model
+
+GREEDY = GenerationSettings(length=12, num_beams=1, no_repeat_ngram_size=0)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return save_tiny_model(tmp_path_factory.mktemp("model"), max_input_tokens=96)
+
+
+@pytest.fixture(scope="module")
+def summarizer(model_dir):
+    return Summarizer.from_pretrained(model_dir)
+
+
+def paper(n_sections: int, sentences_each: int) -> Document:
+    """Sentence j of section i reads "the model i data j ." (words the tiny tokenizer knows,
+    so each sentence is a few tokens)."""
+    sections = [
+        Section(f"Section {i}", " ".join(f"The model {i} data {j}." for j in range(sentences_each)))
+        for i in range(n_sections)
+    ]
+    return Document(name="paper.txt", kind="text", title="A paper", sections=sections)
+
+
+# ---------------------------------------------------------------------- readable output
+def test_readable_drops_citations_marks_math_and_attaches_punctuation():
+    text = (
+        "we show that the model ( see @xcite ) works , with @xmath0 @xmath1 tokens . "
+        "it is n't bad @xcite .\nin this paper i study `` sparse '' layers [ @xcite , @xcite ] ;"
+        " they are 10 % faster"
+    )
+    assert readable(text).splitlines() == [
+        "We show that the model works, with [math] tokens.",
+        "It isn't bad.",
+        'In this paper I study "sparse" layers; they are 10% faster.',
+    ]
+    assert "@x" not in readable(text) and MATH in readable(text)
+
+
+def test_readable_gives_nothing_for_text_without_words():
+    assert readable("") == ""
+    assert readable("@xcite . @xmath3 , .\n ( )") == ""
+
+
+# ---------------------------------------------------------------------- loading
+def test_missing_model_says_how_to_get_one(tmp_path, monkeypatch):
+    with pytest.raises(ModelNotFoundError, match="SUMMARIZER_MODEL"):
+        Summarizer.from_pretrained(tmp_path / "none")
+    monkeypatch.setenv("SUMMARIZER_MODEL", str(tmp_path / "also-none"))
+    with pytest.raises(ModelNotFoundError, match="also-none"):
+        Summarizer.from_pretrained()
+
+
+def test_default_path_comes_from_the_environment(model_dir, monkeypatch):
+    monkeypatch.setenv("SUMMARIZER_MODEL", str(model_dir))
+    assert Summarizer.from_pretrained().max_input_tokens == 96
+
+
+# ---------------------------------------------------------------------- summarizing
+def test_summarize_pasted_text_reports_what_it_read(summarizer):
+    stages = []
+    result = summarizer.summarize(
+        "The model reads a paper. It writes a summary.",
+        GREEDY,
+        progress=lambda stage, done, total: stages.append((stage, done, total)),
+    )
+    assert result.name == "pasted text" and not result.shortened and result.shortening == ""
+    expected = summarizer.count_tokens("the model reads a paper . it writes a summary .")
+    assert result.input_tokens == result.used_tokens == expected
+    assert {"read", "encode", "generate", "total"} <= set(result.seconds)
+    assert isinstance(result.summary, str) and "@x" not in result.summary
+    generated = [done for stage, done, total in stages if stage == "generate"]
+    assert generated == sorted(generated) and generated[-1] == 12
+    assert {stage for stage, *_ in stages} == {"read", "encode", "generate"}
+
+
+def test_summary_equals_plain_generate_on_the_same_input(summarizer):
+    """Encoding once up front (for the progress report) must not change the output."""
+    document = paper(1, 3)
+    result = summarizer.summarize(document, GREEDY)
+    text = summarizer.select_input(document.sections).text
+    ids = summarizer.tokenizer(text, return_tensors="pt")["input_ids"]
+    out = summarizer.model.generate(input_ids=ids, max_new_tokens=12, num_beams=1)
+    plain = summarizer.tokenizer.decode(out[0], skip_special_tokens=True)
+    assert result.summary == readable(plain)
+
+
+def test_long_document_is_shortened_section_by_section_and_says_so(summarizer):
+    document = paper(4, 30)
+    selection = summarizer.select_input(document.sections)
+    assert selection.input_tokens > summarizer.max_input_tokens
+    assert selection.used_tokens <= summarizer.max_input_tokens - 1
+    assert summarizer.count_tokens(selection.text) == selection.used_tokens
+    for i in range(4):  # every section keeps its opening sentence
+        assert f"the model {i} data 0 ." in selection.text
+    assert "the model 0 data 29 ." not in selection.text
+    result = summarizer.summarize(document, GREEDY)
+    assert result.shortened and "4 of 4 sections" in result.shortening
+    assert result.used_tokens == selection.used_tokens
+
+
+def test_text_without_headings_keeps_its_opening(summarizer):
+    selection = summarizer.select_input(paper(1, 60).sections)
+    assert selection.text.startswith("the model 0 data 0 .")
+    assert "no section headings" in selection.shortening
+
+
+def test_share_budget_gives_the_first_section_half_and_redistributes():
+    assert share_budget([10, 10], 100) == [10, 10]  # everything fits
+    shares = share_budget([500, 20, 500, 500], 200)
+    assert shares[0] == 100 and shares[1] == 20 and sum(shares) == 200
+    assert share_budget([500], 100) == [100]
+    assert share_budget([30, 500], 100) == [30, 70]
+
+
+def test_per_section_summaries(summarizer):
+    result = summarizer.summarize(paper(3, 30), GREEDY, per_section=True)
+    assert [s.heading for s in result.section_summaries] == ["Section 0", "Section 1", "Section 2"]
+    assert "sections" in result.seconds
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"length": "huge"}, {"length": 0}, {"num_beams": 0}, {"length_penalty": 0.0},
+     {"no_repeat_ngram_size": -1}, {"min_new_tokens": 500}],
+)  # fmt: skip
+def test_bad_settings_say_what_to_change(summarizer, change):
+    with pytest.raises(ValueError, match=next(iter(change)).split("_")[0]):
+        summarizer.summarize("Some text here.", GREEDY, **change)
+
+
+def test_named_lengths_set_the_token_budget():
+    assert GenerationSettings(length="short").max_new_tokens == LENGTHS["short"]
+    assert GenerationSettings(length=77).max_new_tokens == 77
+
+
+def test_unreadable_input_raises_ingest_error(summarizer, tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    with pytest.raises(IngestError):
+        summarizer.summarize(str(empty), GREEDY)
+    with pytest.raises(IngestError):
+        summarizer.summarize(b"%PDF-1.4 garbage", GREEDY, name="broken.pdf")
+
+
+def test_concurrent_callers_get_their_own_results(summarizer):
+    texts = [f"Paper number {i} studies topic {i} in depth. It is sparse." for i in range(4)]
+    expected = [summarizer.summarize(t, GREEDY).summary for t in texts]
+    got = [None] * len(texts)
+
+    def work(i):
+        got[i] = summarizer.summarize(texts[i], GREEDY).summary
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(texts))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got == expected
+
+
+def test_extractive_summary_picks_document_sentences():
+    text = "Sparse layers are fast. Dense layers are slow. Sparse attention saves memory."
+    summary = extractive_summary(text, max_words=8)
+    assert summary and all(
+        line.rstrip(".").lower() in text.lower() for line in summary.splitlines()
+    )
