@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 from benchmarks import long_input
+from tests.cohan_fixtures import write_cohan
+from tests.model_fixtures import save_tiny_model
 
 
 def test_quick_run_measures_every_system(tmp_path):
@@ -28,6 +30,8 @@ def test_quick_run_measures_every_system(tmp_path):
             assert row["seconds"] > 0 and row["all_seconds"] == [row["seconds"]]
             assert row["peak_mib"] >= 0 and row["total_peak_mib"] > row["peak_mib"]
             assert row["parameters"] > 0
+            if part == "forward":
+                assert 0 < row["attention_seconds"] < row["seconds"]
     assert set(report["analysis"]["longest"].values()) == {256}
     assert report["settings"]["repeats"] == 1
     assert (tmp_path / "RESULTS.md").read_text().startswith("# Long inputs")
@@ -59,3 +63,20 @@ def test_time_is_extrapolated_at_least_linearly():
     flat = [{**r, "seconds": 1.0} for r in rows]
     assert abs(long_input.projected_seconds(flat, "a", 8000) - 4.0) < 1e-9
     assert long_input.projected_seconds(rows, "b", 8000) is None
+
+
+def test_end_to_end_summarizes_a_document_longer_than_the_model_was_trained_on(tmp_path):
+    model_dir = save_tiny_model(tmp_path / "model", max_input_tokens=96)
+    data = write_cohan(tmp_path / "val.jsonl", n=4)
+    out = tmp_path / "long_input.json"
+    argv = ["--systems", "--train-systems", "--threads", "1", "--json", str(out)]
+    argv += ["--end-to-end", str(model_dir), "--e2e-data", str(data), "--e2e-tokens", "400"]
+    argv += ["--e2e-length", "short"]
+    assert long_input.main(argv) == 0
+
+    e2e = json.loads(out.read_text())["end_to_end"]
+    assert e2e["status"] == "ok", e2e
+    assert e2e["trained_input_tokens"] == 96
+    assert e2e["document_tokens"] == e2e["encoder_tokens"] == 400
+    assert 0 < e2e["seconds"]["encode"] < e2e["seconds"]["total"]
+    assert isinstance(e2e["summary"], str)  # a random tiny model may write nothing readable
