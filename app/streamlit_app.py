@@ -1,16 +1,31 @@
 """Streamlit page: paste or upload a paper, get its summary. UI only; the model lives in
-`summarizer`. Run with `streamlit run app/streamlit_app.py`."""
+`summarizer`. Run with `streamlit run app/streamlit_app.py`.
+
+One `Summarizer` is loaded per model directory and shared by every browser session
+(`st.cache_resource`); each session keeps its own last result in `st.session_state`, so
+reruns (toggling the LexRank comparison, downloading) never lose or mix results.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
 import sys
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `streamlit run` from anywhere
 
+from data.ingest import MAX_BYTES, Document, IngestError, read_pasted
+from summarizer import api
+from summarizer.api import LENGTHS, GenerationSettings, SummaryResult
 from summarizer.paths import MODEL_ENV_VAR, default_model_dir, is_model_dir
+
+log = logging.getLogger(__name__)
 
 NO_MODEL_HELP = f"""
 **No summarization model is installed yet.**
@@ -25,16 +40,348 @@ python -m summarizer train --config configs/cpu-small.toml --out checkpoints/def
 or point `{MODEL_ENV_VAR}` at a trained checkpoint.
 """
 
+FILE_TYPES = ["pdf", "txt", "md", "tex"]
+TAB_PASTE, TAB_UPLOAD = "Paste text", "Upload a file"
+LEXRANK_WORDS = 150
+EMPTY_SUMMARY = "(The model wrote an empty summary. Try a longer length or other settings.)"
+STAGES = ("read", "encode", "generate")  # the timed stages, in order
+
+
+@dataclass
+class Request:
+    """What one click on Summarize asks for."""
+
+    source: str | bytes  # pasted text, or the uploaded file's bytes
+    name: str | None  # the uploaded file's name; None for pasted text
+    settings: GenerationSettings
+    per_section: bool
+
+
+# --- compute: thin calls into the summarizer package ---------------------------------------
+
+
+@st.cache_resource(show_spinner="Loading the summarization model…")
+def load_summarizer(model_dir: str) -> api.Summarizer:
+    """The one model every session shares (Summarizer.summarize is thread-safe)."""
+    return api.Summarizer.from_pretrained(model_dir)
+
+
+# --- formatting ------------------------------------------------------------------------------
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:=])")
+
+
+def escape_markdown(text: str) -> str:
+    """`text` as literal characters in st.markdown / st.caption (no links, LaTeX, directives)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def read_description(result: SummaryResult) -> str:
+    """One line on what was read: sections, tokens, and whether and how it was shortened."""
+    n = len(result.section_headings)
+    sections = f"{n} section{'s' if n != 1 else ''}" if n else "no sections found"
+    tokens = f"{result.input_tokens:,} tokens"
+    if not result.shortened:
+        return f"{sections}, {tokens}, read whole"
+    how = result.shortening or f"the model read {result.used_tokens:,} of them"
+    return f"{sections}, {tokens}, shortened: {how}"
+
+
+def time_description(seconds: dict[str, float]) -> str:
+    """'Took 3.2 s (read 0.1 s · encode 0.3 s · generate 2.8 s)'."""
+    total = seconds.get("total", sum(seconds.values()))
+    stages = [f"{stage} {seconds[stage]:.1f} s" for stage in STAGES if stage in seconds]
+    return f"Took {total:.1f} s" + (f" ({' · '.join(stages)})" if stages else "")
+
+
+def download_stem(result: SummaryResult) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(result.name).stem).strip("-.")
+    return f"{stem or 'paper'}-summary"
+
+
+# --- UI ----------------------------------------------------------------------------------------
+
+
+def upload_limit_mb() -> int:
+    """The upload limit users are told about: server.maxUploadSize (.streamlit/config.toml),
+    or the ingestion limit when that is lower."""
+    return min(int(st.get_option("server.maxUploadSize")), MAX_BYTES // 2**20)
+
+
+def settings_controls(defaults: GenerationSettings) -> tuple[GenerationSettings, bool, bool]:
+    """The sidebar: length, per-section and LexRank switches, advanced decoding settings,
+    starting from the model's own defaults."""
+    default_length = defaults.length if defaults.length in LENGTHS else "medium"
+    with st.sidebar:
+        st.header("Settings")
+        length = st.segmented_control(
+            "Summary length",
+            list(LENGTHS),
+            default=default_length,
+            required=True,
+            format_func=str.capitalize,
+            key="length",
+            help=", ".join(f"{name}: up to {n} tokens" for name, n in LENGTHS.items()),
+        )
+        per_section = st.toggle(
+            "Summarize each section too", key="per_section", help="Slower: one summary a section."
+        )
+        lexrank = st.toggle(
+            "Compare with LexRank",
+            key="lexrank",
+            help="Show an extractive LexRank summary (sentences picked from the paper) beside it.",
+        )
+        with st.expander("Advanced decoding"):
+            num_beams = st.slider("Beams", 1, 8, min(defaults.num_beams, 8), key="num_beams")
+            no_repeat = st.slider(
+                "No-repeat n-gram size",
+                0,
+                6,
+                min(defaults.no_repeat_ngram_size, 6),
+                key="no_repeat_ngram_size",
+                help="Never repeat a word sequence this long; 0 allows repeats.",
+            )
+            length_penalty = st.slider(
+                "Length penalty",
+                0.1,
+                3.0,
+                min(max(defaults.length_penalty, 0.1), 3.0),
+                step=0.1,
+                key="length_penalty",
+                help="Above 1 favours longer beams, below 1 shorter ones.",
+            )
+            max_tokens = st.number_input(
+                "Max new tokens",
+                min_value=8,
+                max_value=1024,
+                value=None,
+                step=16,
+                key="max_new_tokens",
+                placeholder=f"from the length: {LENGTHS[length]}",
+                help="Overrides the summary length when set.",
+            )
+    settings = GenerationSettings(
+        length=int(max_tokens) if max_tokens else length,
+        num_beams=num_beams,
+        no_repeat_ngram_size=no_repeat,
+        length_penalty=float(length_penalty),
+    )
+    return settings, per_section, lexrank
+
+
+def input_controls(max_input_tokens: int) -> tuple[str, str, UploadedFile | None]:
+    """The Paste / Upload tabs; returns (active tab, pasted text, uploaded file or None)."""
+    paste, upload = st.tabs([TAB_PASTE, TAB_UPLOAD], key="input_tab", on_change="rerun")
+    with paste:
+        text = st.text_area(
+            "Paper text",
+            height=260,
+            key="pasted_text",
+            placeholder="Paste the paper here: title, abstract, sections…",
+            label_visibility="collapsed",
+        )
+    with upload:
+        uploaded = st.file_uploader(
+            f"PDF, TXT, Markdown or LaTeX, up to {upload_limit_mb()} MB",
+            type=FILE_TYPES,
+            key="uploaded_file",
+        )
+    st.caption(
+        f"The model reads up to {max_input_tokens:,} tokens; longer papers are shortened "
+        "section by section (the result says how)."
+    )
+    active = st.session_state.get("input_tab") or TAB_PASTE
+    return active, text or "", uploaded
+
+
+def make_request(
+    active_tab: str,
+    text: str,
+    uploaded: UploadedFile | None,
+    settings: GenerationSettings,
+    per_section: bool,
+) -> Request | None:
+    """The request for the active tab, or None after telling the user what is missing."""
+    if active_tab == TAB_UPLOAD:
+        if uploaded is None:
+            st.error("Choose a file to upload first (PDF, TXT, MD or TEX).")
+            return None
+        return Request(uploaded.getvalue(), uploaded.name, settings, per_section)
+    if not text.strip():
+        st.error("Paste the text of a paper first, or upload a file in the other tab.")
+        return None
+    return Request(text, None, settings, per_section)
+
+
+def document_source(request: Request) -> Document | bytes:
+    """What the Summarizer reads. Pasted text goes in as a Document, so that a paste which
+    happens to name a file on the server is never opened as a path."""
+    if isinstance(request.source, str):
+        return read_pasted(request.source)
+    return request.source
+
+
+def progress_reporter(status, bar):
+    """A Summarizer progress callback that moves `bar` and relabels `status`."""
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "read" and done < total:
+            status.update(label="Reading the document…")
+            bar.progress(0.0, text="Reading the document…")
+        elif stage == "read":  # the model serves one session at a time
+            status.update(label="Document read; waiting for the model…")
+            bar.progress(0.0, text="Waiting for the model (another summary may be running)…")
+        elif stage == "encode":
+            status.update(label="Encoding the document…")
+            bar.progress(0.0, text="Encoding the document…")
+        elif stage == "generate":
+            status.update(label="Writing the summary…")
+            fraction = min(done / total, 1.0) if total else 0.0
+            bar.progress(fraction, text=f"Writing the summary: {done} / {total} tokens")
+        elif stage == "sections":
+            status.update(label="Summarizing the sections…")
+            fraction = min(done / total, 1.0) if total else 0.0
+            bar.progress(fraction, text=f"Summarizing sections: {done} / {total}")
+
+    return progress
+
+
+def run_summary(summarizer, request: Request) -> None:
+    """Summarize with visible progress; keep the result in the session, or show an error."""
+    error = None
+    with st.status("Reading the document…", expanded=True) as status:
+        bar = st.progress(0.0, text="Reading the document…")
+        try:
+            result = summarizer.summarize(
+                document_source(request),
+                request.settings,
+                name=request.name,
+                per_section=request.per_section,
+                progress=progress_reporter(status, bar),
+            )
+        except Exception as caught:
+            error = caught
+            status.update(label="Could not summarize this document", state="error")
+        else:
+            status.update(label="Summary written", state="complete", expanded=False)
+    if error is None:
+        st.session_state["run"] = {"request": request, "result": result, "lexrank": None}
+        return
+    st.session_state.pop("run", None)  # an old summary under a new error would mislead
+    if isinstance(error, IngestError | ValueError):  # unreadable input, or bad settings
+        st.error(str(error))
+    else:
+        log.error("summarize failed", exc_info=error)
+        show_unexpected(error)
+
+
+def show_unexpected(error: BaseException) -> None:
+    st.error(
+        "Something went wrong while summarizing. Try again, or try another document; "
+        "if it keeps happening, please report it with the details below."
+    )
+    with st.expander("Details"):
+        st.code("".join(traceback.format_exception(error)), language=None)
+
+
+def lexrank_summary(run: dict) -> str | None:
+    """The LexRank summary of the session's document, computed once and kept."""
+    if run["lexrank"] is None:
+        request = run["request"]
+        try:
+            with st.spinner("Picking LexRank sentences…"):
+                run["lexrank"] = api.extractive_summary(
+                    document_source(request), name=request.name, max_words=LEXRANK_WORDS
+                )
+        except Exception as error:
+            log.exception("LexRank failed")
+            st.error(f"The LexRank comparison failed: {error}")
+            return None
+    return run["lexrank"]
+
+
+def show_text(text: str, key: str | None = None) -> None:
+    """Model or paper text, shown literally (never as Markdown or HTML)."""
+    with st.container(key=key):
+        st.text(text, width="stretch")
+
+
+def show_result(run: dict, lexrank: bool) -> None:
+    result: SummaryResult = run["result"]
+    st.divider()
+    heading = result.title or result.name
+    st.subheader(escape_markdown(heading), anchor=False)
+    st.caption(escape_markdown(f"{result.name} · {read_description(result)}"))
+    if result.section_headings:
+        with st.expander(f"Sections found ({len(result.section_headings)})"):
+            st.text("\n".join(result.section_headings))
+
+    if lexrank:
+        ours, theirs = st.columns(2, gap="large")
+        with ours:
+            st.markdown("**Summary** (Terraformer, abstractive)")
+            show_text(result.summary or EMPTY_SUMMARY, key="summary_text")
+        with theirs:
+            st.markdown(f"**LexRank** (extractive, ~{LEXRANK_WORDS} words)")
+            text = lexrank_summary(run)
+            if text is not None:
+                show_text(text or "(no sentences found)", key="lexrank_text")
+    else:
+        st.markdown("**Summary**")
+        show_text(result.summary or EMPTY_SUMMARY, key="summary_text")
+
+    if result.section_summaries:
+        with st.expander(f"Section summaries ({len(result.section_summaries)})", expanded=True):
+            for section in result.section_summaries:
+                st.markdown(f"**{escape_markdown(section.heading)}**")
+                show_text(section.summary)
+
+    st.caption(time_description(result.seconds))
+    stem = download_stem(result)
+    with st.container(horizontal=True):
+        st.download_button(
+            "Download .txt",
+            result.to_text(),
+            f"{stem}.txt",
+            "text/plain",
+            icon=":material/download:",
+        )
+        st.download_button(
+            "Download .md",
+            result.to_markdown(),
+            f"{stem}.md",
+            "text/markdown",
+            icon=":material/download:",
+        )
+
 
 def main() -> None:
-    st.set_page_config(page_title="Paper summarizer", page_icon="📄")
+    st.set_page_config(page_title="Paper summarizer", page_icon="📄", layout="wide")
     st.title("Paper summarizer")
-    st.caption("Long-document summaries of scientific papers with a Terraformer model.")
+    st.caption(
+        "Paste or upload a scientific paper and get an abstract-style summary, written by a "
+        "Terraformer model that reads long documents."
+    )
     model_dir = default_model_dir()
     if not is_model_dir(model_dir):
         st.warning(NO_MODEL_HELP.format(path=model_dir))
         return
-    st.info(f"Model found in `{model_dir}`. The summarization page is not built yet.")
+    try:
+        summarizer = load_summarizer(str(model_dir))
+    except Exception as error:
+        log.exception("loading the model failed")
+        st.error(f"The model in `{model_dir}` could not be loaded: {error}")
+        return
+
+    settings, per_section, lexrank = settings_controls(summarizer.defaults)
+    active, text, uploaded = input_controls(summarizer.max_input_tokens)
+    if st.button("Summarize", type="primary", key="summarize", icon=":material/summarize:"):
+        request = make_request(active, text, uploaded, settings, per_section)
+        if request is not None:
+            run_summary(summarizer, request)
+    run = st.session_state.get("run")
+    if run is not None:
+        show_result(run, lexrank)
 
 
 main()

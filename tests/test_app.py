@@ -1,10 +1,104 @@
-"""The Streamlit page, driven headless with AppTest."""
+"""The Streamlit page, driven headless with AppTest against a fake Summarizer that records
+what it was asked (the real model is exercised in test_app_browser.py)."""
+
+from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
+import pytest
+import streamlit as st
+from fpdf import FPDF
 from streamlit.testing.v1 import AppTest
 
+from summarizer import api
+from summarizer.api import GenerationSettings, SectionSummary, SummaryResult
+
+TAB_UPLOAD = "Upload a file"
 APP = str(Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py")
+
+PAPER = """Attention over long documents
+
+Abstract
+We study summarization of long scientific papers with sparse transformers.
+
+Introduction
+Long inputs are costly for dense attention, so we use locality-sensitive hashing.
+"""
+
+
+class FakeSummarizer:
+    """Records each request; the summary names the document so sessions can be told apart."""
+
+    max_input_tokens = 4096
+    defaults = GenerationSettings()
+    instances: ClassVar[list[FakeSummarizer]] = []  # one per model load
+
+    def __init__(self):
+        self.calls: list[dict] = []
+
+    @classmethod
+    def from_pretrained(cls, path=None):
+        cls.instances.append(cls())
+        return cls.instances[-1]
+
+    def summarize(self, source, settings, *, name=None, per_section=False, progress=None):
+        self.calls.append(
+            {"source": source, "settings": settings, "name": name, "per_section": per_section}
+        )
+        document = api.load(source, name)  # the real ingestion: IngestError for bad input
+        if progress is not None:
+            progress("read", 1, 1)
+            progress("encode", 0, 1)
+            for done in range(1, 4):
+                progress("generate", done, 3)
+        sections = (
+            [SectionSummary("Introduction", "Hashing makes it cheap.")] if per_section else []
+        )
+        return SummaryResult(
+            summary=f"A summary of <b>{document.title}</b>.\nIt was read as {document.kind}.",
+            name=document.name,
+            kind=document.kind,
+            title=document.title,
+            section_headings=["Abstract", "Introduction"],
+            input_tokens=5000,
+            used_tokens=4096,
+            shortened=True,
+            shortening="kept the abstract and the start of each section",
+            seconds={"read": 0.01, "encode": 0.2, "generate": 1.5, "total": 1.71},
+            section_summaries=sections,
+        )
+
+
+@pytest.fixture
+def fake(tmp_path, monkeypatch) -> type[FakeSummarizer]:
+    """A model directory the app accepts, and the fake in place of the real Summarizer."""
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "config.json").write_text("{}")
+    (model_dir / "model.safetensors").write_bytes(b"")
+    monkeypatch.setenv("SUMMARIZER_MODEL", str(model_dir))
+    monkeypatch.setattr(api, "Summarizer", FakeSummarizer)
+    FakeSummarizer.instances = []
+    st.cache_resource.clear()
+    yield FakeSummarizer
+    st.cache_resource.clear()
+
+
+def start() -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=30).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def summarize(app: AppTest) -> AppTest:
+    app.button(key="summarize").click().run()
+    assert not app.exception, app.exception
+    return app
+
+
+def shown_summary(app: AppTest) -> str:
+    return "\n".join(t.value for t in app.text)
 
 
 def test_app_says_clearly_when_no_model_is_installed(tmp_path, monkeypatch):
@@ -15,3 +109,126 @@ def test_app_says_clearly_when_no_model_is_installed(tmp_path, monkeypatch):
     message = app.warning[0].value
     assert "No summarization model is installed yet" in message
     assert "nothing-here" in message and "SUMMARIZER_MODEL" in message
+
+
+def test_paste_summarize_shows_summary_what_was_read_and_downloads(fake):
+    app = start()
+    assert "up to 50 MB" in app.file_uploader[0].label  # .streamlit/config.toml
+    app.text_area(key="pasted_text").input(PAPER)
+    summarize(app)
+    assert not app.error
+    summary = shown_summary(app)
+    # Literal text: the paper's markup is not interpreted.
+    assert "A summary of <b>Attention over long documents</b>." in summary
+    assert "It was read as text." in summary
+    assert app.subheader[0].value.replace("\\", "") == "Attention over long documents"
+    captions = " ".join(c.value for c in app.caption).replace("\\", "")
+    assert "pasted text" in captions and "2 sections" in captions
+    assert "5,000 tokens, shortened: kept the abstract and the start" in captions
+    assert "Took 1.7 s (read 0.0 s · encode 0.2 s · generate 1.5 s)" in captions
+    assert [b.label for b in app.download_button] == ["Download .txt", "Download .md"]
+    assert app.status[0].state == "complete"
+    assert not isinstance(fake.instances[-1].calls[-1]["source"], str)  # never taken as a path
+
+
+def test_result_survives_reruns_and_lexrank_is_shown_beside_it(fake):
+    app = start()
+    app.text_area(key="pasted_text").input(PAPER)
+    summarize(app)
+    app.toggle(key="lexrank").set_value(True).run()
+    assert not app.exception and not app.error
+    assert len(fake.instances[-1].calls) == 1  # toggling did not summarize again
+    texts = [t.value for t in app.text]
+    assert any(t.startswith("A summary of") for t in texts)
+    assert any("costly for dense attention" in t for t in texts)  # a LexRank sentence
+    assert len(app.columns) >= 2
+
+
+def test_settings_change_the_request(fake):
+    app = start()
+    app.text_area(key="pasted_text").input(PAPER)
+    summarize(app)
+    assert fake.instances[-1].calls[-1]["settings"] == FakeSummarizer.defaults
+
+    app.segmented_control(key="length").set_value("long")
+    app.toggle(key="per_section").set_value(True)
+    app.slider(key="num_beams").set_value(2)
+    app.slider(key="no_repeat_ngram_size").set_value(0)
+    app.slider(key="length_penalty").set_value(1.5)
+    summarize(app)
+    request = fake.instances[-1].calls[-1]
+    assert request["settings"] == GenerationSettings(
+        length="long", num_beams=2, no_repeat_ngram_size=0, length_penalty=1.5
+    )
+    assert request["per_section"] is True
+    assert "Hashing makes it cheap." in shown_summary(app)
+
+    app.number_input(key="max_new_tokens").set_value(64)
+    summarize(app)
+    assert fake.instances[-1].calls[-1]["settings"].length == 64
+
+
+def test_upload_is_summarized_with_its_name(fake, tmp_path):
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=11)
+    pdf.multi_cell(0, 6, PAPER, new_x="LMARGIN", new_y="NEXT")
+    app = start()
+    app.session_state["input_tab"] = TAB_UPLOAD
+    app.file_uploader(key="uploaded_file").set_value(
+        ("paper.pdf", bytes(pdf.output()), "application/pdf")
+    )
+    summarize(app)
+    assert not app.error
+    request = fake.instances[-1].calls[-1]
+    assert request["source"].startswith(b"%PDF") and request["name"] == "paper.pdf"
+    assert "It was read as pdf." in shown_summary(app)
+
+
+def test_bad_upload_shows_a_friendly_error_not_a_traceback(fake):
+    app = start()
+    app.session_state["input_tab"] = TAB_UPLOAD
+    app.file_uploader(key="uploaded_file").set_value(
+        ("broken.pdf", b"%PDF-1.4\n\x00\x01 truncated", "application/pdf")
+    )
+    summarize(app)
+    assert len(app.error) == 1
+    message = app.error[0].value
+    assert message and "Traceback" not in message and "Something went wrong" not in message
+    assert not app.code and not app.text  # no details, no summary
+
+
+def test_empty_input_asks_for_text(fake):
+    app = start()
+    summarize(app)
+    assert "Paste the text of a paper first" in app.error[0].value
+    app.session_state["input_tab"] = TAB_UPLOAD
+    summarize(app)
+    assert "Choose a file to upload first" in app.error[0].value
+    assert not fake.instances[-1].calls
+
+
+def test_unexpected_failure_is_a_friendly_message_with_details(fake, monkeypatch):
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("CUDA exploded")
+
+    monkeypatch.setattr(FakeSummarizer, "summarize", broken)
+    app = start()
+    app.text_area(key="pasted_text").input(PAPER)
+    summarize(app)
+    assert "Something went wrong" in app.error[0].value
+    assert "CUDA exploded" not in app.error[0].value
+    (details,) = [e for e in app.main.expander if e.label == "Details"]  # folded away
+    assert "CUDA exploded" in details.code[0].value
+
+
+def test_sessions_share_one_model_and_keep_their_own_results(fake):
+    first, second = start(), start()
+    first.text_area(key="pasted_text").input(PAPER.replace("Attention", "Graphs"))
+    second.text_area(key="pasted_text").input(PAPER.replace("Attention", "Proteins"))
+    summarize(first)
+    summarize(second)
+    first.run()
+    assert len(fake.instances) == 1
+    assert "Graphs over" in shown_summary(first) and "Proteins" not in shown_summary(first)
+    assert "Proteins over" in shown_summary(second) and "Graphs" not in shown_summary(second)
