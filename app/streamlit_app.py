@@ -334,7 +334,7 @@ def show_result(run: dict, lexrank: bool) -> None:
         with st.expander(f"Section summaries ({len(result.section_summaries)})", expanded=True):
             for section in result.section_summaries:
                 st.markdown(f"**{escape_markdown(section.heading)}**")
-                show_text(section.summary)
+                show_text(section.summary or "(empty)")
 
     st.caption(time_description(result.seconds))
     stem = download_stem(result)

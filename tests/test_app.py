@@ -222,6 +222,16 @@ def test_unexpected_failure_is_a_friendly_message_with_details(fake, monkeypatch
     assert "CUDA exploded" in details.code[0].value
 
 
+def test_a_model_that_cannot_be_loaded_is_reported(fake, monkeypatch):
+    def unloadable(cls, path=None):
+        raise OSError("model.safetensors is truncated")
+
+    monkeypatch.setattr(FakeSummarizer, "from_pretrained", classmethod(unloadable))
+    app = start()
+    assert "could not be loaded: model.safetensors is truncated" in app.error[0].value
+    assert not app.button
+
+
 def test_sessions_share_one_model_and_keep_their_own_results(fake):
     first, second = start(), start()
     first.text_area(key="pasted_text").input(PAPER.replace("Attention", "Graphs"))
