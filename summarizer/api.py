@@ -253,7 +253,7 @@ class Summarizer:
                 num_beams=settings.num_beams,
                 no_repeat_ngram_size=settings.no_repeat_ngram_size,
                 length_penalty=settings.length_penalty,
-                early_stopping=True,
+                early_stopping=settings.num_beams > 1,  # a beam-search flag only
                 do_sample=False,
                 stopping_criteria=StoppingCriteriaList([TokenCounter(report, max_new)]),
             )
@@ -374,5 +374,5 @@ def extractive_summary(
 ) -> str:
     """LexRank over the document's sentences, as readable text (for comparison)."""
     document = load(source, name)
-    sentences = split_sentences(document.model_text())
+    sentences = list(dict.fromkeys(split_sentences(document.model_text())))  # no repeats
     return readable("\n".join(lexrank(sentences, max_words))) if sentences else ""

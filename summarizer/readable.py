@@ -19,6 +19,7 @@ _SPACE_AFTER = re.compile(r"([(\[{])\s+")
 _QUOTES = re.compile(r"``\s*(.*?)\s*''")
 _REPEATED_MATH = re.compile(r"(?:\[math\]\s*){2,}")
 _SPACES = re.compile(r"[ \t]+")
+_HYPHEN = re.compile(r"(?<=\w) - (?=\w)")  # Cohan splits "x-ray" into "x - ray"
 _SENTENCE_START = re.compile(r"^([^A-Za-z0-9]*)([a-z])")
 _PRONOUN_I = re.compile(r"\bi\b(?=\s|'|$)")
 
@@ -37,6 +38,7 @@ def readable_sentence(sentence: str) -> str:
     s = _MATH.sub(MATH, s)
     s = _REPEATED_MATH.sub(MATH + " ", s)
     s = _QUOTES.sub(r'"\1"', s)
+    s = _HYPHEN.sub("-", s)
     s = _SPACE_BEFORE.sub(r"\1", s)
     s = _SPACE_AFTER.sub(r"\1", s)
     s = _LEFTOVER.sub("", s)

@@ -45,12 +45,13 @@ def test_readable_drops_citations_marks_math_and_attaches_punctuation():
     text = (
         "we show that the model ( see @xcite ) works , with @xmath0 @xmath1 tokens . "
         "it is n't bad @xcite .\nin this paper i study `` sparse '' layers [ @xcite , @xcite ] ;"
-        " they are 10 % faster"
+        " they are 10 % faster than locality - sensitive x - rays"
     )
     assert readable(text).splitlines() == [
         "We show that the model works, with [math] tokens.",
         "It isn't bad.",
-        'In this paper I study "sparse" layers; they are 10% faster.',
+        'In this paper I study "sparse" layers; they are 10% faster than locality-sensitive'
+        " x-rays.",
     ]
     assert "@x" not in readable(text) and MATH in readable(text)
 
@@ -178,8 +179,12 @@ def test_concurrent_callers_get_their_own_results(summarizer):
 
 
 def test_extractive_summary_picks_document_sentences():
-    text = "Sparse layers are fast. Dense layers are slow. Sparse attention saves memory."
-    summary = extractive_summary(text, max_words=8)
+    text = (
+        "Sparse layers are fast. Dense layers are slow. Sparse attention saves memory. "
+        "Sparse layers are fast."
+    )
+    summary = extractive_summary(text, max_words=12)
+    assert len(summary.splitlines()) == len(set(summary.splitlines()))
     assert summary and all(
         line.rstrip(".").lower() in text.lower() for line in summary.splitlines()
     )
