@@ -177,26 +177,32 @@ class Summarizer:
         name: str | None = None,
         per_section: bool = False,
         progress: Progress | None = None,
+        max_input_tokens: int | None = None,
         **overrides,
     ) -> SummaryResult:
         """Summarize a document: pasted text, a path, an uploaded file's bytes (with its
         `name`) or a `Document`. `overrides` replace single settings, e.g. length="short".
+        `max_input_tokens` (default: the length the model was trained on) is how much the
+        encoder may read; longer documents are shortened to it.
         Raises data.ingest.IngestError for unreadable input, ValueError for bad settings."""
         settings = replace(settings or self.defaults, **overrides)
         settings.validate()
+        limit = max_input_tokens or self.max_input_tokens
+        if limit < 16:
+            raise ValueError(f"max_input_tokens must be at least 16, got {limit}")
         report = progress or (lambda stage, done, total: None)
         start = time.perf_counter()
         report("read", 0, 1)
         document = load(source, name)
-        selection = self.select_input(document.sections)
+        selection = self.select_input(document.sections, limit)
         seconds = {"read": time.perf_counter() - start}
         report("read", 1, 1)
 
-        summary, timing = self.generate(selection.text, settings, report)
+        summary, timing = self.generate(selection.text, settings, report, limit)
         seconds.update(timing)
         sections = []
         if per_section:
-            sections = self.summarize_sections(document.sections, settings, report)
+            sections = self.summarize_sections(document.sections, settings, report, limit)
             seconds["sections"] = time.perf_counter() - start - sum(seconds.values())
         seconds["total"] = time.perf_counter() - start
         return SummaryResult(
@@ -214,7 +220,7 @@ class Summarizer:
         )
 
     def summarize_sections(
-        self, sections: list[Section], settings: GenerationSettings, report: Progress
+        self, sections: list[Section], settings: GenerationSettings, report: Progress, limit: int
     ) -> list[SectionSummary]:
         """A short summary of each section long enough to have one."""
         short = replace(settings, length=min(settings.max_new_tokens, LENGTHS["short"]))
@@ -223,20 +229,20 @@ class Summarizer:
         results = []
         for i, section in enumerate(chosen):
             report("sections", i, len(chosen))
-            selection = self.select_input([section])
-            summary, _ = self.generate(selection.text, short, lambda *a: None)
+            selection = self.select_input([section], limit)
+            summary, _ = self.generate(selection.text, short, lambda *a: None, limit)
             results.append(SectionSummary(section.heading, summary))
         report("sections", len(chosen), len(chosen))
         return results
 
     def generate(
-        self, text: str, settings: GenerationSettings, report: Progress
+        self, text: str, settings: GenerationSettings, report: Progress, limit: int
     ) -> tuple[str, dict[str, float]]:
         """Encode `text` once, decode with the cache; the readable summary and timings."""
         # select_input keeps the text within the limit; truncation only guards the last token.
-        ids = self.tokenizer(
-            text, truncation=True, max_length=self.max_input_tokens, return_tensors="pt"
-        )["input_ids"]  # (1, S)
+        ids = self.tokenizer(text, truncation=True, max_length=limit, return_tensors="pt")[
+            "input_ids"
+        ]  # (1, S)
         max_new = settings.max_new_tokens
         with self._lock, torch.inference_mode():
             report("encode", 0, 1)
@@ -275,12 +281,13 @@ class Summarizer:
         encoded = self.tokenizer(sentences, add_special_tokens=False)["input_ids"]
         return [len(ids) + 1 for ids in encoded]
 
-    def select_input(self, sections: list[Section]) -> Selection:
+    def select_input(self, sections: list[Section], limit: int | None = None) -> Selection:
         """The encoder's text: the whole document when it fits, else a section-aware
         selection. The model learned from the start of papers, so the first section (usually
         the introduction) keeps up to half the budget, and the rest is shared evenly by the
         other sections, each keeping its opening sentences; document order is kept."""
-        budget = self.max_input_tokens - 1  # room for </s>
+        limit = limit or self.max_input_tokens
+        budget = limit - 1  # room for </s>
         texts = [cohan_style(s.text) for s in sections]
         whole = " ".join(t for t in texts if t)
         total = self.count_tokens(whole)
@@ -314,7 +321,7 @@ class Summarizer:
             how = (
                 f"kept {used:,} of {total:,} tokens: the opening sentences of "
                 f"{len(kept_sections)} of {len(sections)} sections, the first section "
-                f"getting up to half of the {self.max_input_tokens:,}-token input"
+                f"getting up to half of the {limit:,}-token input"
             )
         return Selection(text, total, used, how)
 

@@ -50,6 +50,7 @@ class BatchOptions:
     length: str | int = "medium"
     num_beams: int | None = None  # None: the model's default
     per_section: bool = False
+    max_input_tokens: int | None = None  # None: the model's trained input length
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,9 @@ def summarize_item(item: Item, options: BatchOptions) -> list[dict]:
     shown = str(item.rel)
     settings = GenerationSettings(
         length=options.length,
-        num_beams=options.num_beams or _SUMMARIZER.defaults.num_beams,
+        num_beams=(
+            _SUMMARIZER.defaults.num_beams if options.num_beams is None else options.num_beams
+        ),
         no_repeat_ngram_size=_SUMMARIZER.defaults.no_repeat_ngram_size,
         length_penalty=_SUMMARIZER.defaults.length_penalty,
     )
@@ -201,6 +204,15 @@ def run_batch(paths: list[str], options: BatchOptions) -> int:
         raise UsageError(f"--shard {index}/{count}: the index must be 0..{count - 1}")
     if options.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    if options.max_input_tokens is not None and options.max_input_tokens < 16:
+        raise UsageError("--max-input-tokens must be at least 16")
+    try:
+        from summarizer.api import GenerationSettings
+
+        beams = 1 if options.num_beams is None else options.num_beams
+        GenerationSettings(length=options.length, num_beams=beams).validate()
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     items = find_inputs(paths, options.recursive)[index::count]
     if not items:
         raise UsageError("nothing to summarize: no .pdf/.txt/.md/.tex/.jsonl files found")

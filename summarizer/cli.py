@@ -103,6 +103,13 @@ def add_summarize_parser(commands) -> None:
     )
     p.add_argument("--num-beams", type=int, default=None, help="default: the model's")
     p.add_argument("--per-section", action="store_true", help="also summarize each section")
+    p.add_argument(
+        "--max-input-tokens",
+        type=int,
+        default=None,
+        help="how much the encoder reads (default: what the model was trained on); "
+        "longer papers are shortened section by section",
+    )
     p.add_argument("--jobs", type=int, default=1, help="worker processes (each loads the model)")
     p.add_argument("--overwrite", action="store_true", help="redo inputs already summarized")
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
@@ -180,6 +187,7 @@ def run_summarize(args: argparse.Namespace) -> int:
         length=args.length,
         num_beams=args.num_beams,
         per_section=args.per_section,
+        max_input_tokens=args.max_input_tokens,
     )
     try:
         return run_batch(args.paths, options)

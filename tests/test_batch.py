@@ -33,7 +33,7 @@ def papers(tmp_path):
 
 
 def run(model_dir, *argv):
-    return main(["summarize", *map(str, argv), "--model", str(model_dir), *ARGS])
+    return main(["summarize", *ARGS, "--model", str(model_dir), *map(str, argv)])  # argv wins
 
 
 def rows(out, name="summaries.jsonl"):
@@ -113,7 +113,11 @@ def test_worker_processes_give_the_same_summaries(model_dir, papers, tmp_path):
     assert one == two
 
 
-@pytest.mark.parametrize("argv", [["--shard", "3/2"], ["--shard", "x"], ["--jobs", "0"]])
+@pytest.mark.parametrize(
+    "argv",
+    [["--shard", "3/2"], ["--shard", "x"], ["--jobs", "0"], ["--max-input-tokens", "4"],
+     ["--num-beams", "0"], ["--length", "0"]],
+)  # fmt: skip
 def test_bad_options_exit_2(model_dir, papers, tmp_path, argv, capsys):
     assert run(model_dir, papers, *argv, "--out", tmp_path / "out") == 2
     assert "error:" in capsys.readouterr().err

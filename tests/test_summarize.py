@@ -118,6 +118,14 @@ def test_long_document_is_shortened_section_by_section_and_says_so(summarizer):
     assert result.used_tokens == selection.used_tokens
 
 
+def test_a_larger_input_limit_reads_more(summarizer):
+    document = paper(4, 30)
+    result = summarizer.summarize(document, GREEDY, max_input_tokens=10_000)
+    assert not result.shortened and result.used_tokens == result.input_tokens > 96
+    with pytest.raises(ValueError, match="max_input_tokens"):
+        summarizer.summarize(document, GREEDY, max_input_tokens=4)
+
+
 def test_text_without_headings_keeps_its_opening(summarizer):
     selection = summarizer.select_input(paper(1, 60).sections)
     assert selection.text.startswith("the model 0 data 0 .")
