@@ -203,11 +203,18 @@ def measure(
 
 
 def end_to_end(
-    model_dir: str, tokens: int, data: str, threads: int, cap_bytes: int, length: str
+    model_dir: str,
+    tokens: int,
+    data: str,
+    threads: int,
+    cap_bytes: int,
+    length: str,
+    num_beams: int | None,
 ) -> dict:
-    """Summarize a document of about `tokens` model tokens with the Summarizer API (its cached
-    generate(), the checkpoint's beam settings): validation papers from `data`, one section
-    each, the last one cut short; the input limit is raised so the encoder reads all of it."""
+    """Summarize a document of about `tokens` model tokens with the Summarizer API (cached
+    generate(); `num_beams` None: the checkpoint's setting): validation papers from `data`,
+    one section each, the last one cut short; the input limit is raised so the encoder reads
+    all of it."""
     from data.dataset import load_documents
     from data.ingest import Document, Section
     from summarizer.api import Summarizer
@@ -230,7 +237,10 @@ def end_to_end(
     gc.collect()
     reset_peak()
     before = rss_now()
-    result = summarizer.summarize(document, length=length)
+    settings = {"length": length}
+    if num_beams is not None:
+        settings["num_beams"] = num_beams
+    result = summarizer.summarize(document, **settings)
     peak = peak_rss()
     return {
         "status": OK,
@@ -238,7 +248,7 @@ def end_to_end(
         "trained_input_tokens": trained_on,
         "document_tokens": result.input_tokens,
         "encoder_tokens": result.used_tokens,
-        "num_beams": summarizer.defaults.num_beams,
+        "num_beams": num_beams or summarizer.defaults.num_beams,
         "length": length,
         "seconds": result.seconds,
         "peak_mib": max(0, peak - before) / MiB,
@@ -576,8 +586,8 @@ def print_tables(report: dict) -> None:
         print(f"  {system:<15} {length or 0:>9,}")
     for key, value in analysis["targets"].items():
         print(f"  {key}: {value}")
-    if "end_to_end" in report:
-        print("\nend to end:", end_to_end_text(report["end_to_end"]))
+    for e in report.get("end_to_end", []):
+        print("\nend to end:", end_to_end_text(e))
 
 
 def text_cell(rows: list[dict], system: str, length: int) -> str:
@@ -726,11 +736,13 @@ def markdown(report: dict) -> str:
         "one row of it (`_prepare_4d_attention_mask_inverted(...)[:, 0, 0, :]`), so its "
         "memory grows with length² although Longformer attention itself is linear.",
     ]
-    if "end_to_end" in report:
-        lines += ["", "## End to end", "", end_to_end_text(report["end_to_end"])]
-        summary = report["end_to_end"].get("summary")
+    if report.get("end_to_end"):
+        lines += ["", "## End to end", ""]
+        lines += [f"- {end_to_end_text(e)}" for e in report["end_to_end"]]
+        summary = report["end_to_end"][0].get("summary")
         if summary:
-            lines += ["", "The summary it wrote:", "", "> " + "\n> ".join(summary.splitlines())]
+            lines += ["", "The summary of the first:", ""]
+            lines += ["> " + "\n> ".join(summary.splitlines())]
     return "\n".join(lines) + "\n"
 
 
@@ -741,10 +753,11 @@ def end_to_end_text(e: dict) -> str:
     beams = "greedy" if e["num_beams"] == 1 else f"{e['num_beams']} beams"
     return (
         f"`Summarizer` ({e['model_dir']}, trained on {e['trained_input_tokens']:,}-token "
-        f"inputs) on a {e['document_tokens']:,}-token document (validation papers one after "
-        f"another), its encoder reading {e['encoder_tokens']:,} tokens; {beams}, "
-        f'summary length "{e["length"]}", cached decoding: encoder {t["encode"]:.1f} s, '
-        f"decoding {t['generate']:.1f} s, {t['total']:.1f} s in all; peak memory "
+        f"inputs; {e.get('threads', '?')} threads) on a {e['document_tokens']:,}-token "
+        "document (validation papers one after another), its encoder reading "
+        f'{e["encoder_tokens"]:,} tokens; {beams}, summary length "{e["length"]}": encoder '
+        f"{t['encode']:.1f} s, decoding (the decoder's prefill over the input, then cached "
+        f"steps) {t['generate']:.1f} s, {t['total']:.1f} s in all; peak memory "
         f"{e['peak_mib']:,.0f} MiB above the loaded model ({e['total_peak_mib']:,.0f} MiB total)."
     )
 
@@ -827,6 +840,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--e2e-tokens", type=int, default=65536)
     parser.add_argument("--e2e-data", default="../shared/data/arxiv/val.jsonl.gz")
     parser.add_argument("--e2e-length", default="medium", help="summary length (Summarizer)")
+    parser.add_argument(
+        "--e2e-num-beams", type=int, nargs="+", help="one run each (default: the model's)"
+    )
     parser.add_argument("--e2e-max-seconds", type=float, default=1800.0)
     args = parser.parse_args(argv)
     unknown = set(args.systems) - set(FORWARD_SYSTEMS) | set(args.train_systems) - set(
@@ -873,16 +889,21 @@ def main(argv: list[str] | None = None) -> int:
         report["settings"]["machine"]["load_average"] = [load_before, os.getloadavg()[0]]
     if args.end_to_end:
         start_workers()
-        job = dict(
-            task="end_to_end",
-            model_dir=args.end_to_end,
-            tokens=args.e2e_tokens,
-            data=args.e2e_data,
-            threads=report["settings"]["threads"],
-            cap_bytes=int(report["settings"]["memory_cap_gib"] * GiB),
-            length=args.e2e_length,
-        )
-        report["end_to_end"] = run_in_child(job, job["cap_bytes"], args.e2e_max_seconds)
+        report["end_to_end"] = []
+        for num_beams in args.e2e_num_beams or [None]:
+            job = dict(
+                task="end_to_end",
+                model_dir=args.end_to_end,
+                tokens=args.e2e_tokens,
+                data=args.e2e_data,
+                threads=args.threads,
+                cap_bytes=int(report["settings"]["memory_cap_gib"] * GiB),
+                length=args.e2e_length,
+                num_beams=num_beams,
+            )
+            result = run_in_child(job, job["cap_bytes"], args.e2e_max_seconds)
+            report["end_to_end"].append({"threads": args.threads, **result})
+            print("end to end:", end_to_end_text(report["end_to_end"][-1]), flush=True)
     print_tables(report)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))

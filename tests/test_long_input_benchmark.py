@@ -74,7 +74,7 @@ def test_end_to_end_summarizes_a_document_longer_than_the_model_was_trained_on(t
     argv += ["--e2e-length", "short"]
     assert long_input.main(argv) == 0
 
-    e2e = json.loads(out.read_text())["end_to_end"]
+    [e2e] = json.loads(out.read_text())["end_to_end"]
     assert e2e["status"] == "ok", e2e
     assert e2e["trained_input_tokens"] == 96
     assert e2e["document_tokens"] == e2e["encoder_tokens"] == 400
