@@ -309,11 +309,11 @@ class Summarizer:
                 kept_sections.append(" ".join(kept))
         text = " ".join(kept_sections)
         used = self.count_tokens(text)  # exact: joining can merge tokens across sentences
-        if not text:  # one giant "sentence" (no punctuation): fall back to the first tokens
+        if not text:  # no opening sentence fits its share: fall back to the first tokens
             ids = self.tokenizer(whole, add_special_tokens=False)["input_ids"][:budget]
             text = self.tokenizer.decode(ids)
             used = len(ids)
-            how = f"kept the first {used:,} of {total:,} tokens (no sentence breaks found)"
+            how = f"kept the first {used:,} of {total:,} tokens (no whole sentence fit)"
             return Selection(text, total, used, how)
         if len(sections) == 1:
             how = f"kept the opening {used:,} of {total:,} tokens (no section headings found)"
