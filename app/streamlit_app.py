@@ -31,10 +31,12 @@ NO_MODEL_HELP = f"""
 **No summarization model is installed yet.**
 
 The app looks for a model in `{{path}}` (set `{MODEL_ENV_VAR}` to use another directory
-written by `save_pretrained`). To get one, train it on the arXiv/PubMed data:
+written by `save_pretrained`). The default model ships in git, so `git checkout
+checkpoints/default` restores it; or train one on the arXiv/PubMed data and export it:
 
 ```
-python -m summarizer train --config configs/cpu-small.toml --out checkpoints/default
+python -m summarizer train --config configs/default-cpu.toml --out runs/default
+python -m summarizer export --run runs/default --out checkpoints/default
 ```
 
 or point `{MODEL_ENV_VAR}` at a trained checkpoint.
