@@ -41,6 +41,7 @@ class EvalSettings:
     max_words: int = 0  # baselines' word budget; 0 = median reference length
     max_input_tokens: int = 0  # 0 = the length the model was trained on
     max_new_tokens: int = 256
+    min_new_tokens: int = 0
     num_beams: int = 4
     no_repeat_ngram_size: int = 3
     length_penalty: float = 1.0
@@ -136,6 +137,7 @@ def make_system(settings: EvalSettings, budget: int):
             out = model.generate(
                 input_ids=ids,
                 max_new_tokens=settings.max_new_tokens,
+                min_new_tokens=settings.min_new_tokens,
                 num_beams=settings.num_beams,
                 no_repeat_ngram_size=settings.no_repeat_ngram_size,
                 length_penalty=settings.length_penalty,
