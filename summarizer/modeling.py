@@ -285,7 +285,8 @@ class TerraformerCache:
         for state in self.layers:
             if state is not None:
                 for key, value in state.items():
-                    state[key] = value.index_select(0, beam_idx.to(value.device))
+                    if hasattr(value, "index_select"):  # tensors; flags stay as they are
+                        state[key] = value.index_select(0, beam_idx.to(value.device))
 
 
 def concat_encoder_target(

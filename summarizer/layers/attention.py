@@ -93,6 +93,9 @@ class SelfAttention(nn.Module):
             y = self.lsh(q, v, key_mask, causal=True)
         else:
             state.update(k=Appendable(k, 2), v=Appendable(v, 2))
+            # Without padding (e.g. batch 1) the step needs no mask at all; new positions are
+            # always real, so this stays true (beam reordering keeps it: rows only move).
+            state["unpadded"] = bool(key_mask.all())
             y = full_attention(q, k, v, key_mask, causal=True)
         y = merge_heads(y)
         return (self.out(y) if self.out is not None else y), state
@@ -104,15 +107,17 @@ class SelfAttention(nn.Module):
         else:
             q, k, v = self.qkv(x)
         q, k, v = (split_heads(t, self.n_heads) for t in (q, k, v))  # (B, H, 1, d)
-        key_mask = state["key_mask"].append(x.new_ones((x.shape[0], 1), dtype=torch.bool))
+        real = x.new_ones((x.shape[0], 1), dtype=torch.bool)  # the new position is no padding
         if self.lsh is not None:
-            y = self.lsh.step(q, v, key_mask, state)
+            y = self.lsh.step(q, v, state["key_mask"].append(real), state)
         else:
             keys, values = state["k"].append(k), state["v"].append(v)  # (B, H, L + 1, d)
-            # One query: two small matrix products on the cache as it lies (no copies).
-            logits = q @ keys.transpose(-1, -2) * q.shape[-1] ** -0.5  # (B, H, 1, L + 1)
-            logits = logits.masked_fill(~key_mask[:, None, None, :], MASK_VALUE)
-            y = logits.softmax(dim=-1) @ values
+            # One fused call on the cache as it lies (no copies). A step's time is mostly the
+            # count of small ops, so without padding no mask is kept or passed.
+            mask = None
+            if not state["unpadded"]:
+                mask = state["key_mask"].append(real)[:, None, None, :]  # (B, 1, 1, L + 1)
+            y = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask)
         y = merge_heads(y)
         return self.out(y) if self.out is not None else y
 
