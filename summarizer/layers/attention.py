@@ -107,19 +107,24 @@ class SelfAttention(nn.Module):
         else:
             q, k, v = self.qkv(x)
         q, k, v = (split_heads(t, self.n_heads) for t in (q, k, v))  # (B, H, 1, d)
-        real = x.new_ones((x.shape[0], 1), dtype=torch.bool)  # the new position is no padding
         if self.lsh is not None:
-            y = self.lsh.step(q, v, state["key_mask"].append(real), state)
+            y = self.lsh.step(q, v, append_real_position(state["key_mask"]), state)
         else:
             keys, values = state["k"].append(k), state["v"].append(v)  # (B, H, L + 1, d)
             # One fused call on the cache as it lies (no copies). A step's time is mostly the
             # count of small ops, so without padding no mask is kept or passed.
             mask = None
             if not state["unpadded"]:
-                mask = state["key_mask"].append(real)[:, None, None, :]  # (B, 1, 1, L + 1)
+                mask = append_real_position(state["key_mask"])[:, None, None, :]  # (B, 1, 1, L + 1)
             y = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask)
         y = merge_heads(y)
         return self.out(y) if self.out is not None else y
+
+
+def append_real_position(key_mask: Appendable) -> torch.Tensor:
+    """Grow a (B, L) key mask by one real (unpadded) position -> (B, L + 1)."""
+    b = key_mask.buffer.shape[0]
+    return key_mask.append(key_mask.buffer.new_ones((b, 1)))
 
 
 class DenseQKV(nn.Module):
