@@ -5,6 +5,8 @@ LSH encoder, our full-attention encoder, Hugging Face's Reformer (LSH) and LED's
     python -m benchmarks.long_input [--lengths 1024 4096 ...] [--repeats 3] [--threads 2]
         [--memory-gib G] [--max-seconds 300] [--json PATH] [--report DIR] [--quick]
     python -m benchmarks.long_input --from-json PATH --report DIR   # tables and plots again
+    python -m benchmarks.long_input --from-json PATH --json PATH --end-to-end checkpoints/default
+        [--e2e-tokens 65536] [--e2e-num-beams 4 1]   # add the Summarizer on a long document
 
 All four systems have the preset's shape (`small`: d_model 256, 4 layers, 4 heads of 64,
 d_ff 2048) and random weights; the HF models get our LSH settings (chunk length, buckets,
@@ -13,8 +15,9 @@ measurement runs in a fresh process forked from a server that has already import
 everything, so peaks never mix and start-up costs little. A measurement builds the model,
 warms it up on 512 tokens, resets the process's peak resident memory, then times one forward
 (inference mode) or one training step (forward + backward of the encoder, dropout on) on a
-random batch of one. Reported memory is the peak resident memory during that call minus the
-resident memory just before it; "total" is the process's whole peak.
+random batch of one; forward calls also time their attention sublayers. Reported memory is
+the peak resident memory during that call minus the resident memory just before it; "total"
+is the process's whole peak.
 
 A process may hold at most `--memory-gib` (default: the machine's memory less 1.5 GiB): its
 address space is capped there (an allocation beyond fails inside the process), and the parent
