@@ -67,3 +67,11 @@ def test_model_vocabulary_is_rounded_up_for_the_output_layer():
     config = load_run_config("configs/tiny.toml", ["model.overrides.loss_sparsity=4"])
     assert config.model_config(vocab_size=301).vocab_size == 304
     assert load_run_config("configs/tiny.toml").model_config(vocab_size=320).vocab_size == 320
+
+
+def test_the_model_remembers_the_input_length_it_was_trained_on():
+    """The Summarizer shortens documents to this length, so the run must record it."""
+    config = load_run_config("configs/default-cpu.toml", ["data.max_input_tokens=768"])
+    assert config.model_config(vocab_size=1024).max_input_tokens == 768
+    with pytest.raises(ValueError, match="max_input_tokens"):
+        TerraformerConfig(max_input_tokens=0)
