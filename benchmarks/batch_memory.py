@@ -49,7 +49,7 @@ def write_papers(folder: Path, n: int) -> None:
         "them",
     ]
     for i in range(n):
-        sentences = (" ".join(rng.choices(words, k=12)).capitalize() + "." for _ in range(40))
+        sentences = (" ".join(rng.choices(words, k=12)).capitalize() + "." for _ in range(6))
         (folder / f"paper-{i:05d}.txt").write_text(f"# Paper {i}\n\n" + " ".join(sentences))
 
 
