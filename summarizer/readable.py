@@ -14,6 +14,7 @@ _CITES = r"@xcite(?:\s*[,;]\s*@xcite)*"
 _CITATION = re.compile(rf"\s*(?:\(\s*{_CITES}\s*\)|\[\s*{_CITES}\s*\]|{_CITES})")
 _LEFTOVER = re.compile(r"\(\s*(?:see|e\.g\.|cf\.|and|refs?\.)?\s*[,;]?\s*\)|\[\s*\]")
 _MATH = re.compile(r"@xmath\d*")
+_OTHER_PLACEHOLDER = re.compile(r"@x\w*")  # anything else a model may make of "@x" pieces
 _SPACE_BEFORE = re.compile(r"\s+([.,;:!?%)\]}]|'s\b|n't\b|'re\b|'ve\b|'ll\b|'d\b|'m\b)")
 _SPACE_AFTER = re.compile(r"([(\[{])\s+")
 _QUOTES = re.compile(r"``\s*(.*?)\s*''")
@@ -36,6 +37,7 @@ def readable(text: str) -> str:
 def readable_sentence(sentence: str) -> str:
     s = _CITATION.sub("", sentence)
     s = _MATH.sub(MATH, s)
+    s = _OTHER_PLACEHOLDER.sub("", s)
     s = _REPEATED_MATH.sub(MATH + " ", s)
     s = _QUOTES.sub(r'"\1"', s)
     s = _HYPHEN.sub("-", s)

@@ -58,7 +58,7 @@ def test_readable_drops_citations_marks_math_and_attaches_punctuation():
 
 def test_readable_gives_nothing_for_text_without_words():
     assert readable("") == ""
-    assert readable("@xcite . @xmath3 , .\n ( )") == ""
+    assert readable("@xcite . @xmath3 , .\n ( ) @xnum") == ""
 
 
 # ---------------------------------------------------------------------- loading
