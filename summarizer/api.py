@@ -297,16 +297,18 @@ class Summarizer:
         lengths = [self.count_each(group) for group in sentences]
 
         shares = share_budget([sum(group) for group in lengths], budget)
-        kept_sections = []
-        for group, group_lengths, share in zip(sentences, lengths, shares, strict=True):
-            kept, spent = [], 0
-            for sentence, n in zip(group, group_lengths, strict=True):
-                if spent + n > share:
-                    break
-                kept.append(sentence)
-                spent += n
-            if kept:
-                kept_sections.append(" ".join(kept))
+        # Each section keeps its opening sentences within its share; what the shares leave
+        # (a sentence rarely ends exactly on one) then goes to the next sentences, first
+        # section first.
+        counts = [opening(group, share) for group, share in zip(lengths, shares, strict=True)]
+        left = budget - sum(sum(group[:n]) for group, n in zip(lengths, counts, strict=True))
+        for i, group in enumerate(lengths):
+            while counts[i] < len(group) and group[counts[i]] <= left:
+                left -= group[counts[i]]
+                counts[i] += 1
+        kept_sections = [
+            " ".join(group[:n]) for group, n in zip(sentences, counts, strict=True) if n
+        ]
         text = " ".join(kept_sections)
         used = self.count_tokens(text)  # exact: joining can merge tokens across sentences
         if not text:  # no opening sentence fits its share: fall back to the first tokens
@@ -324,6 +326,16 @@ class Summarizer:
                 f"getting up to half of the {limit:,}-token input"
             )
         return Selection(text, total, used, how)
+
+
+def opening(lengths: list[int], share: int) -> int:
+    """How many leading sentences (of these token lengths) fit in `share` tokens."""
+    spent = 0
+    for i, n in enumerate(lengths):
+        if spent + n > share:
+            return i
+        spent += n
+    return len(lengths)
 
 
 def share_budget(sizes: list[int], budget: int) -> list[int]:

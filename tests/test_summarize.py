@@ -109,6 +109,8 @@ def test_long_document_is_shortened_section_by_section_and_says_so(summarizer):
     selection = summarizer.select_input(document.sections)
     assert selection.input_tokens > summarizer.max_input_tokens
     assert selection.used_tokens <= summarizer.max_input_tokens - 1
+    longest = max(summarizer.count_each([f"the model 3 data {j} ." for j in range(30)]))
+    assert selection.used_tokens > summarizer.max_input_tokens - 1 - longest  # budget filled
     assert summarizer.count_tokens(selection.text) == selection.used_tokens
     for i in range(4):  # every section keeps its opening sentence
         assert f"the model {i} data 0 ." in selection.text
