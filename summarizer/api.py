@@ -275,11 +275,11 @@ class Summarizer:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def count_each(self, sentences: list[str]) -> list[int]:
-        """Tokens per sentence, plus one for the space that joins it to the next."""
+        """Tokens per sentence as it appears after another one (after a space)."""
         if not sentences:
             return []
-        encoded = self.tokenizer(sentences, add_special_tokens=False)["input_ids"]
-        return [len(ids) + 1 for ids in encoded]
+        encoded = self.tokenizer([" " + s for s in sentences], add_special_tokens=False)
+        return [len(ids) for ids in encoded["input_ids"]]
 
     def select_input(self, sections: list[Section], limit: int | None = None) -> Selection:
         """The encoder's text: the whole document when it fits, else a section-aware
@@ -310,7 +310,10 @@ class Summarizer:
             " ".join(group[:n]) for group, n in zip(sentences, counts, strict=True) if n
         ]
         text = " ".join(kept_sections)
-        used = self.count_tokens(text)  # exact: joining can merge tokens across sentences
+        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        if len(ids) > budget:  # sentence counts are exact up to a token at the joins
+            text = self.tokenizer.decode(ids[:budget])
+        used = min(len(ids), budget)
         if not text:  # no opening sentence fits its share: fall back to the first tokens
             ids = self.tokenizer(whole, add_special_tokens=False)["input_ids"][:budget]
             text = self.tokenizer.decode(ids)
