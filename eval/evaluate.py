@@ -122,7 +122,10 @@ def make_system(settings: EvalSettings, budget: int):
     from summarizer.modeling import TerraformerForConditionalGeneration
     from summarizer.tokenizer import load_tokenizer
 
-    model = TerraformerForConditionalGeneration.from_pretrained(settings.checkpoint).eval()
+    # float32: a shipped model may be stored in bf16, which CPUs multiply slowly.
+    model = TerraformerForConditionalGeneration.from_pretrained(
+        settings.checkpoint, dtype=torch.float32
+    ).eval()
     tokenizer = load_tokenizer(settings.checkpoint)
     max_input_tokens = settings.max_input_tokens or model.config.max_input_tokens
 

@@ -60,7 +60,7 @@ def export(settings: ExportSettings) -> Path:
     g.no_repeat_ngram_size = settings.no_repeat_ngram_size
     g.length_penalty = settings.length_penalty
     g.max_new_tokens = settings.max_new_tokens
-    g.early_stopping = True
+    g.early_stopping = settings.num_beams > 1  # a beam-search setting only
     tmp = settings.out.with_name(f".{settings.out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)
