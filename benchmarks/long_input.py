@@ -527,7 +527,7 @@ def print_run(system: str, length: int, run: dict) -> None:
 # ----------------------------------------------------------------------------- the report
 def analyse(report: dict) -> dict:
     """Longest length per system, growth exponents and the issue's targets."""
-    out: dict = {"longest": {}, "time_slope": {}, "memory_slope": {}}
+    out: dict = {"longest": {}, "time_slope": {}, "memory_slope": {}, "stopped": {}}
     for part in ("forward", "train"):
         for system in report["systems"][part]:
             rows = [r for r in report[part] if r["system"] == system and r["status"] == OK]
@@ -536,6 +536,16 @@ def analyse(report: dict) -> dict:
             if len(fit) >= 2:
                 out["time_slope"][system] = fitted_slope(fit)
                 out["memory_slope"][system] = fitted_slope(fit, "peak_mib")
+            failed = [r for r in report[part] if r["system"] == system and r["status"] != OK]
+            if failed:
+                keys = ("length", "status", "projected_seconds")
+                stop = {k: failed[0][k] for k in keys if k in failed[0]}
+                if len(rows) >= 2 and "peak_mib" not in failed[0]:
+                    # Would it have fitted? Memory extrapolated like time, from the last two.
+                    last, slope = rows[-1], fitted_slope(rows[-2:], "peak_mib")
+                    grown = last["peak_mib"] * (stop["length"] / last["length"]) ** slope
+                    stop["projected_total_mib"] = last["total_peak_mib"] - last["peak_mib"] + grown
+                out["stopped"][system] = stop
 
     def cell(system: str, length: int) -> dict | None:
         for r in report["forward"] + report["train"]:
@@ -548,6 +558,8 @@ def analyse(report: dict) -> dict:
     targets = {}
     if lsh64 and full64:
         targets["lsh_64k_fits_full_does_not"] = lsh64["status"] == OK and full64["status"] == NO_FIT
+        if lsh64["status"] == OK and "seconds" in full64:
+            targets["full_over_lsh_64k"] = full64["seconds"] / lsh64["seconds"]
     if lsh64 and lsh16 and lsh64["status"] == OK and lsh16["status"] == OK:
         ratio = lsh64["seconds"] / lsh16["seconds"]
         targets["lsh_time_64k_over_16k"] = ratio
@@ -633,9 +645,10 @@ def markdown(report: dict) -> str:
     lines = [
         "# Long inputs on limited memory",
         "",
-        "Written by `python -m benchmarks.long_input` "
+        f"Written by `{s.get('command', 'python -m benchmarks.long_input')}` "
         f"({s['machine']['cpus']} CPU cores, {s['machine']['memory_gib']:.1f} GiB; "
-        f"{s['threads']} torch threads; batch 1; random weights). Every system has the "
+        f"{s['threads']} torch thread{'s' if s['threads'] > 1 else ''}; batch 1; random "
+        "weights). Every system has the "
         f"`{s['preset']}` preset's shape: d_model {s['model']['d_model']}, "
         f"{s['model']['layers']} layers, {s['model']['heads']} heads, d_ff {s['model']['d_ff']}. "
         f"LSH settings (ours and Reformer's): chunk {lsh['chunk_len']}, {lsh['n_buckets']} "
@@ -651,8 +664,15 @@ def markdown(report: dict) -> str:
         f"{s['single_above']:.0f} s). Memory: peak resident memory during the call minus "
         "resident memory just before it (the model, its gradients and the inputs are not "
         "counted).",
-        "",
     ]
+    load = s["machine"].get("load_average")
+    if load:
+        lines[-1] += (
+            f" Load average {load[0]:.1f} at the start and {load[1]:.1f} at the end: other "
+            "work on the machine slows the systems alike (they are interleaved) but shows in "
+            "absolute times."
+        )
+    lines.append("")
     for part, title in (
         ("forward", "Encoder forward (inference)"),
         ("train", "One training step of our encoder (forward + backward, dropout on)"),
@@ -680,14 +700,13 @@ def markdown(report: dict) -> str:
         "",
         "## Longest input that fits and finishes",
         "",
-        "| system | longest tokens | then | time exponent (≥ 4k) | memory exponent (≥ 4k) |",
+        "| system | longest tokens | next length | time exponent (≥ 4k) | memory exponent (≥ 4k) |",
         "|---|---|---|---|---|",
     ]
     for part in ("forward", "train"):
         for n in systems[part]:
             longest = a["longest"].get(n)
-            after = [r for r in report[part] if r["system"] == n and r["status"] != OK]
-            then = after[0]["status"] if after else "(longest length tried)"
+            then = stop_text(a["stopped"].get(n))
             t_slope = a["time_slope"].get(n)
             m_slope = a["memory_slope"].get(n)
             lines.append(
@@ -702,6 +721,11 @@ def markdown(report: dict) -> str:
             f"- Ours handles 64k tokens where full attention does not fit: "
             f"{'met' if t['lsh_64k_fits_full_does_not'] else 'not met'}."
         )
+        if "full_over_lsh_64k" in t:
+            lines[-1] += (
+                f" Full attention fits at 64k too, but takes {t['full_over_lsh_64k']:.1f}× "
+                "our time there, and its time grows with length²."
+            )
         heads = s["model"]["heads"]
         matrix_gib = heads * 4 * 65536**2 / GiB
         lines.append(
@@ -714,7 +738,9 @@ def markdown(report: dict) -> str:
         lines.append(
             f"- Time from 16k to 64k tokens grows {t['lsh_time_64k_over_16k']:.2f}× "
             f"(O(n): {refs['n']:.2f}×, O(n log n): {refs['n log n']:.2f}×, "
-            f"O(n²): {refs['n^2']:.0f}×)."
+            f"O(n²): {refs['n^2']:.0f}×): "
+            f"{'met' if t['lsh_time_64k_over_16k'] <= 1.1 * refs['n log n'] else 'not met'} "
+            "(target: close to O(n log n))."
         )
     if "lsh_over_reformer_16k" in t:
         lines.append(
@@ -749,6 +775,19 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def stop_text(stop: dict | None) -> str:
+    """Why a system was not measured at the next length (table cell)."""
+    if stop is None:
+        return "(longest length tried)"
+    text = f"{stop['length']:,}: {stop['status']}"
+    extra = []
+    if "projected_seconds" in stop:
+        extra.append(f"~{stop['projected_seconds']:,.0f} s")
+    if "projected_total_mib" in stop:
+        extra.append(f"~{stop['projected_total_mib'] / 1024:.1f} GiB")
+    return text + (f" (projected {', '.join(extra)})" if extra else "")
+
+
 def end_to_end_text(e: dict) -> str:
     if e["status"] != OK:
         return f"The long document was not summarized: {e['status']} ({e.get('note', '')})."
@@ -777,21 +816,22 @@ def plot(report: dict, path: Path, key: str, ylabel: str) -> None:
     parts = [p for p in ("forward", "train") if report["systems"][p]]
     fig, axes = plt.subplots(1, len(parts), figsize=(6 * len(parts), 4.5), squeeze=False)
     for ax, part in zip(axes[0], parts, strict=True):
-        anchor, values = None, []
-        for system in report["systems"][part]:
+        anchor, values, measured = None, [], set()
+        for system, marker in zip(report["systems"][part], "osD^v", strict=False):
             rows = [r for r in report[part] if r["system"] == system and r["status"] == OK]
             if not rows:
                 continue
             xs, ys = [r["length"] for r in rows], [max(r[key], 1e-3) for r in rows]
-            ax.plot(xs, ys, marker="o", label=labels[system])
+            ax.plot(xs, ys, marker=marker, fillstyle="none", label=labels[system])
             values += ys
+            measured.update(xs)
             if anchor is None:
                 anchor = (xs[0], ys[0])
         if not values:
             continue
         low, high = min(values) / 2, max(values) * 2  # the references must not squash the data
         ax.set_ylim(low, high)
-        lengths = sorted({r["length"] for r in report[part]})
+        lengths = sorted(measured)
         if anchor and len(lengths) > 1:
             x0, y0 = anchor
             xs = [x for x in lengths if x >= x0]
@@ -803,7 +843,7 @@ def plot(report: dict, path: Path, key: str, ylabel: str) -> None:
                 ys = [y0 * f(x) / f(x0) for x in xs]
                 ax.plot(xs, ys, linestyle="--", color="grey", linewidth=0.8)
                 inside = [(x, y) for x, y in zip(xs, ys, strict=True) if y <= high]
-                ax.annotate(name, inside[-1], fontsize=8, color="grey")
+                ax.annotate(name, inside[-1], fontsize=8, color="grey", ha="right", va="bottom")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("input tokens")
@@ -848,6 +888,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--e2e-max-seconds", type=float, default=1800.0)
     args = parser.parse_args(argv)
+    argv_used = sys.argv[1:] if argv is None else argv
     unknown = set(args.systems) - set(FORWARD_SYSTEMS) | set(args.train_systems) - set(
         TRAIN_SYSTEMS
     )
@@ -867,6 +908,7 @@ def main(argv: list[str] | None = None) -> int:
         cap_gib = args.memory_gib if args.memory_gib else total / GiB - 1.5
         report = {
             "settings": {
+                "command": " ".join(["python -m benchmarks.long_input", *argv_used]),
                 "preset": args.preset,
                 "threads": args.threads,
                 "repeats": args.repeats,
@@ -886,10 +928,10 @@ def main(argv: list[str] | None = None) -> int:
         load_before = os.getloadavg()[0]
         report["forward"] = sweep(args, args.systems, cap)
         report["train"] = sweep(args, args.train_systems, cap)
-        report["analysis"] = analyse(report)
         # Other work on the machine slows every system alike (runs are interleaved), but
         # it shows in absolute times.
         report["settings"]["machine"]["load_average"] = [load_before, os.getloadavg()[0]]
+    report["analysis"] = analyse(report)
     if args.end_to_end:
         start_workers()
         report["end_to_end"] = []
