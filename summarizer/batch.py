@@ -235,10 +235,7 @@ def run_batch(paths: list[str], options: BatchOptions) -> int:
                 failed += row["status"] != "ok"
             index_file.flush()
     compact_index(index_path)
-    earlier_failures = sum(
-        1 for item in items if item not in todo and not is_done(item, options, done)
-    )
-    return 1 if failed or earlier_failures else 0
+    return 1 if failed else 0  # earlier failures were retried: they are in `todo`
 
 
 def check_model_dir(model: str | None) -> None:
@@ -254,7 +251,7 @@ def results(items: list[Item], options: BatchOptions) -> Iterator[list[dict]]:
     worker processes (each with its own model and a share of the cores). At most two tasks
     per worker are queued at a time, so memory does not grow with the number of inputs."""
     if options.jobs == 1 or len(items) <= 1:
-        init_worker(options.model, torch.get_num_threads())
+        init_worker(options.model, torch.get_num_threads())  # loaded already unless jobs > 1
         for item in items:
             yield summarize_item(item, options)
         return
