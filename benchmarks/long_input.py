@@ -770,7 +770,12 @@ def markdown(report: dict) -> str:
         lines += [f"- {end_to_end_text(e)}" for e in report["end_to_end"]]
         summary = report["end_to_end"][0].get("summary")
         if summary:
-            lines += ["", "The summary of the first:", ""]
+            lines += [
+                "",
+                "What it wrote (unrelated papers one after another, far past the length the "
+                "model was trained on: this times the pipeline, it does not judge summaries):",
+                "",
+            ]
             lines += ["> " + "\n> ".join(summary.splitlines())]
     return "\n".join(lines) + "\n"
 
