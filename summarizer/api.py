@@ -137,6 +137,18 @@ class Selection:
     shortening: str  # "" when nothing was left out
 
 
+def find_model_dir(path: str | os.PathLike | None = None) -> Path:
+    """The model directory for `path` (None: $SUMMARIZER_MODEL or the shipped default);
+    ModelNotFoundError, saying how to get one, when it holds no model."""
+    model_dir = Path(path) if path is not None else default_model_dir()
+    if not is_model_dir(model_dir):
+        raise ModelNotFoundError(
+            f"No model in {model_dir}. Train one (python -m summarizer train ...), or "
+            f"set {MODEL_ENV_VAR} to a directory written by save_pretrained."
+        )
+    return model_dir
+
+
 class Summarizer:
     """A trained model and its tokenizer, ready to summarize documents."""
 
@@ -151,12 +163,7 @@ class Summarizer:
     def from_pretrained(cls, path: str | os.PathLike | None = None) -> Summarizer:
         """Load a `save_pretrained` directory; None means $SUMMARIZER_MODEL or the shipped
         default model. Generation defaults come from its generation_config.json."""
-        model_dir = Path(path) if path is not None else default_model_dir()
-        if not is_model_dir(model_dir):
-            raise ModelNotFoundError(
-                f"No model in {model_dir}. Train one (python -m summarizer train ...), or "
-                f"set {MODEL_ENV_VAR} to a directory written by save_pretrained."
-            )
+        model_dir = find_model_dir(path)
         model = TerraformerForConditionalGeneration.from_pretrained(model_dir, dtype=torch.float32)
         tokenizer = load_tokenizer(model_dir)
         g = model.generation_config

@@ -20,14 +20,14 @@ import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
 from data.ingest import IngestError, read_documents
-from summarizer.paths import default_model_dir, is_model_dir, write_atomically
+from summarizer.paths import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -129,18 +129,11 @@ def init_worker(model: str | None, threads: int) -> None:
 def summarize_item(item: Item, options: BatchOptions) -> list[dict]:
     """Summarize every document in one input; rows for the index, one per document. Every
     failure becomes an error row: the batch goes on."""
-    from summarizer.api import GenerationSettings
-
     start = time.perf_counter()
     shown = str(item.rel)
-    settings = GenerationSettings(
-        length=options.length,
-        num_beams=(
-            _SUMMARIZER.defaults.num_beams if options.num_beams is None else options.num_beams
-        ),
-        no_repeat_ngram_size=_SUMMARIZER.defaults.no_repeat_ngram_size,
-        length_penalty=_SUMMARIZER.defaults.length_penalty,
-    )
+    settings = replace(_SUMMARIZER.defaults, length=options.length)  # the model's beams etc.
+    if options.num_beams is not None:
+        settings = replace(settings, num_beams=options.num_beams)
     rows = []
     try:
         documents = list(read_documents(item.path))
@@ -219,7 +212,9 @@ def run_batch(paths: list[str], options: BatchOptions) -> int:
     if options.jobs == 1:
         init_worker(options.model, torch.get_num_threads())  # a missing model fails here
     else:
-        check_model_dir(options.model)
+        from summarizer.api import find_model_dir
+
+        find_model_dir(options.model)  # fail before starting workers
     options.out.mkdir(parents=True, exist_ok=True)
     index_path = options.out / index_name(options.shard)
     done = {} if options.overwrite else read_index(index_path)
@@ -236,14 +231,6 @@ def run_batch(paths: list[str], options: BatchOptions) -> int:
             index_file.flush()
     compact_index(index_path)
     return 1 if failed else 0  # earlier failures were retried: they are in `todo`
-
-
-def check_model_dir(model: str | None) -> None:
-    from summarizer.api import ModelNotFoundError
-
-    path = Path(model) if model else default_model_dir()
-    if not is_model_dir(path):
-        raise ModelNotFoundError(f"No model in {path}; pass --model or set SUMMARIZER_MODEL")
 
 
 def results(items: list[Item], options: BatchOptions) -> Iterator[list[dict]]:
