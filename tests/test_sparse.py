@@ -6,13 +6,17 @@ import torch.nn.functional as F
 from summarizer.layers.sparse import MultiplicativeDense, SparseFF, SparseQKV
 
 
-def test_sparse_ff_gather_equals_dense_computation_with_the_same_mask():
+def test_sparse_ff_inference_paths_equal_dense_computation_with_the_same_mask():
     ff = SparseFF(d_model=32, d_ff=128, block=8).eval()
     x = torch.randn(3, 5, 32)
     chosen = ff.controller_logits(x).argmax(dim=-1)  # (3, 5, 16)
     dense = ff.dense_forward(x, F.one_hot(chosen, 8).float())
     torch.testing.assert_close(ff.gather_forward(x, chosen), dense, atol=1e-5, rtol=1e-5)
-    # forward() picks gather for few tokens and the masked dense product for many: same result.
+    # Several passes over the tokens (4 at a time) give the same as one.
+    for per_pass in (4, 4096):
+        selected = ff.select_forward(x, chosen, tokens_per_pass=per_pass)
+        torch.testing.assert_close(selected, dense, atol=1e-5, rtol=1e-5)
+    # forward() picks gather for few tokens and the selecting path for many: same result.
     ff.gather_max_tokens = 1
     torch.testing.assert_close(ff(x[:1, :1]), dense[:1, :1], atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(ff(x), dense, atol=1e-5, rtol=1e-5)
