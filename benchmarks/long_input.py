@@ -512,6 +512,11 @@ def fitted_slope(rows: list[dict], key: str = "seconds") -> float:
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx if sxx else 0.0
 
 
+def plural(count: int | str, noun: str) -> str:
+    """'1 thread', '2 threads'."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def print_run(system: str, length: int, run: dict) -> None:
     if run["status"] == OK:
         print(
@@ -583,7 +588,7 @@ def analyse(report: dict) -> dict:
 def print_tables(report: dict) -> None:
     s = report["settings"]
     print(
-        f"\npreset {s['preset']}, batch 1, {s['threads']} threads, memory cap "
+        f"\npreset {s['preset']}, batch 1, {plural(s['threads'], 'thread')}, memory cap "
         f"{s['memory_cap_gib']:.1f} GiB, time cap {s['max_seconds']:.0f} s"
     )
     for part, title in (("forward", "encoder forward"), ("train", "encoder training step")):
@@ -647,7 +652,7 @@ def markdown(report: dict) -> str:
         "",
         f"Written by `{s.get('command', 'python -m benchmarks.long_input')}` "
         f"({s['machine']['cpus']} CPU cores, {s['machine']['memory_gib']:.1f} GiB; "
-        f"{s['threads']} torch thread{'s' if s['threads'] > 1 else ''}; batch 1; random "
+        f"{plural(s['threads'], 'torch thread')}; batch 1; random "
         "weights). Every system has the "
         f"`{s['preset']}` preset's shape: d_model {s['model']['d_model']}, "
         f"{s['model']['layers']} layers, {s['model']['heads']} heads, d_ff {s['model']['d_ff']}. "
@@ -800,7 +805,7 @@ def end_to_end_text(e: dict) -> str:
     beams = "greedy" if e["num_beams"] == 1 else f"{e['num_beams']} beams"
     return (
         f"`Summarizer` ({e['model_dir']}, trained on {e['trained_input_tokens']:,}-token "
-        f"inputs; {e.get('threads', '?')} threads) on a {e['document_tokens']:,}-token "
+        f"inputs; {plural(e.get('threads', '?'), 'thread')}) on a {e['document_tokens']:,}-token "
         "document (validation papers one after another), its encoder reading "
         f'{e["encoder_tokens"]:,} tokens; {beams}, summary length "{e["length"]}": encoder '
         f"{t['encode']:.1f} s, decoding (the decoder's prefill over the input, then cached "
