@@ -349,11 +349,13 @@ class LSHAttention(nn.Module):
         spos = slot.new_full((b, h, r, p), -1).scatter_(-1, slot, pos)  # (B, H, R, P)
         sreal = spos >= 0
         sreal = sreal & key_mask.gather(1, spos.clamp(min=0).view(b, -1)).view(b, h, r, p)
-        gather_idx = spos.clamp(min=0)[..., None].expand(-1, -1, -1, -1, d)
+        # Rows are moved with index_select on flattened tensors (whole d-vectors at once),
+        # which is ~3x faster than gather with an index expanded over d.
+        heads = torch.arange(b * h, device=qk.device).view(b, h, 1, 1)
+        from_rows = (spos.clamp(min=0) + heads * t).view(-1)  # row of (B H T) per slot
 
         def to_slots(x: torch.Tensor) -> torch.Tensor:  # (B, H, T, d) -> (B, H, R, n, c, d)
-            x = x[:, :, None].expand(-1, -1, r, -1, -1)
-            return x.gather(3, gather_idx).view(b, h, r, n, c, d)
+            return x.reshape(-1, d).index_select(0, from_rows).view(b, h, r, n, c, d)
 
         sq = to_slots(qk)
         sk = to_slots(normalize_keys(qk) * d**-0.5)
@@ -394,8 +396,10 @@ class LSHAttention(nn.Module):
         out = ((weights @ vals) / total).view(b, h, r, p, d)
 
         # Back to positions, then weight each round by its share of the total mass.
-        out = out.gather(3, slot[..., None].expand(-1, -1, -1, -1, d))  # (B, H, R, T, d)
-        lse = lse.view(b, h, r, p, 1).gather(3, slot[..., None])  # (B, H, R, T, 1)
+        rounds = torch.arange(b * h * r, device=qk.device).view(b, h, r, 1)
+        to_rows = (slot + rounds * p).view(-1)  # row of (B H R P) per position
+        out = out.view(-1, d).index_select(0, to_rows).view(b, h, r, t, d)
+        lse = lse.view(-1).index_select(0, to_rows).view(b, h, r, t, 1)
         weights = lse.softmax(dim=2)
         return (out * weights).sum(dim=2)  # (B, H, T, d)
 

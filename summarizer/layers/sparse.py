@@ -172,8 +172,9 @@ class SparseFF(nn.Module):
 
     def controller_logits(self, x: torch.Tensor) -> torch.Tensor:
         """x: (..., D) -> unit scores (..., K, N)."""
-        logits = (x @ self.controller_down) @ self.controller_up + self.controller_bias
-        return logits.unflatten(-1, (self.n_blocks, self.block))
+        low = (x @ self.controller_down).flatten(0, -2)  # (tokens, d_lowrank)
+        logits = torch.addmm(self.controller_bias, low, self.controller_up)  # one fused pass
+        return logits.view(*x.shape[:-1], self.n_blocks, self.block)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, T, D) -> (B, T, D)."""
