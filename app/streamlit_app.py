@@ -167,6 +167,7 @@ def settings_controls(defaults: GenerationSettings) -> tuple[GenerationSettings,
         num_beams=num_beams,
         no_repeat_ngram_size=no_repeat,
         length_penalty=float(length_penalty),
+        min_new_tokens=defaults.min_new_tokens,  # the model's own; capped at the length
     )
     return settings, per_section, lexrank
 

@@ -58,13 +58,19 @@ class GenerationSettings:
     num_beams: int = 4
     no_repeat_ngram_size: int = 3  # 0 = allow repeats
     length_penalty: float = 1.0  # > 1 favours longer beams
-    min_new_tokens: int = 0
+    min_new_tokens: int = 0  # write at least this many tokens, or the whole length if shorter
 
     @property
     def max_new_tokens(self) -> int:
         if isinstance(self.length, str):
             return LENGTHS[self.length]
         return self.length
+
+    @property
+    def least_new_tokens(self) -> int:
+        """The minimum actually asked of the decoder: min_new_tokens, capped at the length
+        (so a model whose default minimum is 160 tokens still writes a "short" summary)."""
+        return min(self.min_new_tokens, self.max_new_tokens)
 
     def validate(self) -> None:
         """Raise ValueError, naming the setting to change, for settings that cannot work."""
@@ -80,8 +86,8 @@ class GenerationSettings:
             raise ValueError("no_repeat_ngram_size must be >= 0 (0 allows repeats)")
         if not 0.0 < self.length_penalty <= 10.0:
             raise ValueError(f"length_penalty must be in (0, 10], got {self.length_penalty}")
-        if not 0 <= self.min_new_tokens <= self.max_new_tokens:
-            raise ValueError("min_new_tokens must be between 0 and the summary length")
+        if not 0 <= self.min_new_tokens <= 4096:
+            raise ValueError(f"min_new_tokens must be 0-4096, got {self.min_new_tokens}")
 
 
 @dataclass
@@ -167,7 +173,10 @@ class Summarizer:
         model = TerraformerForConditionalGeneration.from_pretrained(model_dir, dtype=torch.float32)
         tokenizer = load_tokenizer(model_dir)
         g = model.generation_config
+        named = {tokens: name for name, tokens in LENGTHS.items()}
         defaults = GenerationSettings(
+            length=named.get(g.max_new_tokens, g.max_new_tokens or "medium"),
+            min_new_tokens=g.min_new_tokens or 0,
             num_beams=g.num_beams or 1,
             no_repeat_ngram_size=g.no_repeat_ngram_size or 0,
             length_penalty=float(g.length_penalty if g.length_penalty is not None else 1.0),
@@ -231,7 +240,6 @@ class Summarizer:
     ) -> list[SectionSummary]:
         """A short summary of each section long enough to have one."""
         short = replace(settings, length=min(settings.max_new_tokens, LENGTHS["short"]))
-        short = replace(short, min_new_tokens=min(short.min_new_tokens, short.max_new_tokens))
         chosen = [s for s in sections if self.count_tokens(s.text) >= MIN_SECTION_TOKENS]
         results = []
         for i, section in enumerate(chosen):
@@ -262,7 +270,7 @@ class Summarizer:
                 input_ids=ids,
                 encoder_outputs=encoded,
                 max_new_tokens=max_new,
-                min_new_tokens=settings.min_new_tokens,
+                min_new_tokens=settings.least_new_tokens,
                 num_beams=settings.num_beams,
                 no_repeat_ngram_size=settings.no_repeat_ngram_size,
                 length_penalty=settings.length_penalty,

@@ -134,6 +134,7 @@ def add_export_parser(commands) -> None:
     p.add_argument("--no-repeat-ngram-size", type=int, default=3)
     p.add_argument("--length-penalty", type=float, default=1.0)
     p.add_argument("--max-new-tokens", type=int, default=160)
+    p.add_argument("--min-new-tokens", type=int, default=0)
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -148,6 +149,7 @@ def run_export(args: argparse.Namespace) -> int:
         no_repeat_ngram_size=args.no_repeat_ngram_size,
         length_penalty=args.length_penalty,
         max_new_tokens=args.max_new_tokens,
+        min_new_tokens=args.min_new_tokens,
     )
     try:
         print(export(settings))

@@ -32,6 +32,7 @@ class ExportSettings:
     no_repeat_ngram_size: int = 3
     length_penalty: float = 1.0
     max_new_tokens: int = 160
+    min_new_tokens: int = 0
 
 
 def checkpoints_of(run: Path) -> list[Path]:
@@ -50,6 +51,8 @@ def export(settings: ExportSettings) -> Path:
         raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {settings.dtype!r}")
     if settings.average < 1:
         raise ValueError("average must be at least 1")
+    if not 0 <= settings.min_new_tokens <= settings.max_new_tokens:
+        raise ValueError("min_new_tokens must be between 0 and max_new_tokens")
     chosen = checkpoints_of(settings.run)[-settings.average :]
     model = TerraformerForConditionalGeneration.from_pretrained(chosen[-1]).eval()
     if len(chosen) > 1:
@@ -60,6 +63,7 @@ def export(settings: ExportSettings) -> Path:
     g.no_repeat_ngram_size = settings.no_repeat_ngram_size
     g.length_penalty = settings.length_penalty
     g.max_new_tokens = settings.max_new_tokens
+    g.min_new_tokens = settings.min_new_tokens or None  # None: HF's "no minimum"
     g.early_stopping = settings.num_beams > 1  # a beam-search setting only
     tmp = settings.out.with_name(f".{settings.out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
