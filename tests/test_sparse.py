@@ -22,6 +22,18 @@ def test_sparse_ff_inference_paths_equal_dense_computation_with_the_same_mask():
     torch.testing.assert_close(ff(x), dense, atol=1e-5, rtol=1e-5)
 
 
+def test_sparse_ff_inference_runs_under_autocast():
+    # Periodic evaluation during mixed-precision training runs the inference paths in bf16.
+    ff = SparseFF(d_model=32, d_ff=128, block=8).eval()
+    x = torch.randn(2, 20, 32)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = ff(x)  # 40 tokens: the selecting path
+        # bf16 scores may choose other units than fp32 would: compare with the same choice.
+        chosen = ff.controller_logits(x).argmax(dim=-1)
+        expected = ff.dense_forward(x, F.one_hot(chosen, 8).to(x.dtype))
+    torch.testing.assert_close(mixed.float(), expected.float(), atol=0.05, rtol=0.05)
+
+
 def test_sparse_ff_uses_one_unit_per_block_at_inference():
     ff = SparseFF(d_model=16, d_ff=64, block=8).eval()
     x = torch.randn(4, 16)

@@ -221,7 +221,8 @@ class SparseFF(nn.Module):
             part = chosen[start : start + tokens_per_pass]
             h = x[start : start + tokens_per_pass] @ self.w1.t()  # (p, F)
             h = h.view(-1, self.n_blocks, self.block).gather(-1, part[..., None])
-            h = h.squeeze(-1).relu_()  # (p, K): the chosen units only
+            h = h.squeeze(-1).relu_().to(self.w2.dtype)  # (p, K): the chosen units only
+            # (under autocast h is half precision; embedding_bag needs W2's dtype)
             out.append(F.embedding_bag(part + offsets, self.w2, per_sample_weights=h, mode="sum"))
         return (torch.cat(out) + self.b2).view(shape)
 
