@@ -152,6 +152,15 @@ def settings_controls(defaults: GenerationSettings) -> tuple[GenerationSettings,
                 key="length_penalty",
                 help="Above 1 favours longer beams, below 1 shorter ones.",
             )
+            repetition_penalty = st.slider(
+                "Repetition penalty",
+                1.0,
+                2.0,
+                min(max(defaults.repetition_penalty, 1.0), 2.0),
+                step=0.05,
+                key="repetition_penalty",
+                help="Above 1 makes words already written less likely; 1 turns it off.",
+            )
             max_tokens = st.number_input(
                 "Max new tokens",
                 min_value=8,
@@ -167,6 +176,7 @@ def settings_controls(defaults: GenerationSettings) -> tuple[GenerationSettings,
         num_beams=num_beams,
         no_repeat_ngram_size=no_repeat,
         length_penalty=float(length_penalty),
+        repetition_penalty=float(repetition_penalty),
         min_new_tokens=defaults.min_new_tokens,  # the model's own; capped at the length
     )
     return settings, per_section, lexrank

@@ -45,6 +45,7 @@ class EvalSettings:
     num_beams: int = 4
     no_repeat_ngram_size: int = 3
     length_penalty: float = 1.0
+    repetition_penalty: float = 1.0  # > 1 makes tokens already written less likely
 
     def system(self) -> str:
         return f"baseline:{self.baseline}" if self.baseline else f"checkpoint:{self.checkpoint}"
@@ -144,6 +145,7 @@ def make_system(settings: EvalSettings, budget: int):
                 num_beams=settings.num_beams,
                 no_repeat_ngram_size=settings.no_repeat_ngram_size,
                 length_penalty=settings.length_penalty,
+                repetition_penalty=settings.repetition_penalty,
                 do_sample=False,
             )
         return tokenizer.decode(out[0], skip_special_tokens=True).strip()

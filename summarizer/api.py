@@ -58,6 +58,7 @@ class GenerationSettings:
     num_beams: int = 4
     no_repeat_ngram_size: int = 3  # 0 = allow repeats
     length_penalty: float = 1.0  # > 1 favours longer beams
+    repetition_penalty: float = 1.0  # > 1 makes tokens already written less likely
     min_new_tokens: int = 0  # write at least this many tokens, or the whole length if shorter
 
     @property
@@ -86,6 +87,10 @@ class GenerationSettings:
             raise ValueError("no_repeat_ngram_size must be >= 0 (0 allows repeats)")
         if not 0.0 < self.length_penalty <= 10.0:
             raise ValueError(f"length_penalty must be in (0, 10], got {self.length_penalty}")
+        if not 1.0 <= self.repetition_penalty <= 10.0:
+            raise ValueError(
+                f"repetition_penalty must be in [1, 10] (1 = none), got {self.repetition_penalty}"
+            )
         if not 0 <= self.min_new_tokens <= 4096:
             raise ValueError(f"min_new_tokens must be 0-4096, got {self.min_new_tokens}")
 
@@ -180,6 +185,7 @@ class Summarizer:
             num_beams=g.num_beams or 1,
             no_repeat_ngram_size=g.no_repeat_ngram_size or 0,
             length_penalty=float(g.length_penalty if g.length_penalty is not None else 1.0),
+            repetition_penalty=float(g.repetition_penalty or 1.0),
         )
         log.info("loaded %s (%d input tokens)", model_dir, model.config.max_input_tokens)
         return cls(model, tokenizer, defaults)
@@ -274,6 +280,7 @@ class Summarizer:
                 num_beams=settings.num_beams,
                 no_repeat_ngram_size=settings.no_repeat_ngram_size,
                 length_penalty=settings.length_penalty,
+                repetition_penalty=settings.repetition_penalty,
                 early_stopping=settings.num_beams > 1,  # a beam-search flag only
                 do_sample=False,
                 stopping_criteria=StoppingCriteriaList([TokenCounter(report, max_new)]),

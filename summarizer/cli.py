@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         ("--num-beams", int, 4),
         ("--no-repeat-ngram-size", int, 3),
         ("--length-penalty", float, 1.0),
+        ("--repetition-penalty", float, 1.0),
     ):
         evaluate_parser.add_argument(flag, type=kind, default=default)
     add_summarize_parser(commands)
@@ -135,6 +136,7 @@ def add_export_parser(commands) -> None:
     p.add_argument("--length-penalty", type=float, default=1.0)
     p.add_argument("--max-new-tokens", type=int, default=160)
     p.add_argument("--min-new-tokens", type=int, default=0)
+    p.add_argument("--repetition-penalty", type=float, default=1.0, help="1 = none")
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -150,6 +152,7 @@ def run_export(args: argparse.Namespace) -> int:
         length_penalty=args.length_penalty,
         max_new_tokens=args.max_new_tokens,
         min_new_tokens=args.min_new_tokens,
+        repetition_penalty=args.repetition_penalty,
     )
     try:
         print(export(settings))
@@ -216,6 +219,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         num_beams=args.num_beams,
         no_repeat_ngram_size=args.no_repeat_ngram_size,
         length_penalty=args.length_penalty,
+        repetition_penalty=args.repetition_penalty,
     )
     try:
         metrics = evaluate(settings)

@@ -33,6 +33,7 @@ class ExportSettings:
     length_penalty: float = 1.0
     max_new_tokens: int = 160
     min_new_tokens: int = 0
+    repetition_penalty: float = 1.0
 
 
 def checkpoints_of(run: Path) -> list[Path]:
@@ -53,6 +54,8 @@ def export(settings: ExportSettings) -> Path:
         raise ValueError("average must be at least 1")
     if not 0 <= settings.min_new_tokens <= settings.max_new_tokens:
         raise ValueError("min_new_tokens must be between 0 and max_new_tokens")
+    if settings.repetition_penalty < 1.0:
+        raise ValueError("repetition_penalty must be at least 1 (1 = none)")
     chosen = checkpoints_of(settings.run)[-settings.average :]
     model = TerraformerForConditionalGeneration.from_pretrained(chosen[-1]).eval()
     if len(chosen) > 1:
@@ -64,6 +67,7 @@ def export(settings: ExportSettings) -> Path:
     g.length_penalty = settings.length_penalty
     g.max_new_tokens = settings.max_new_tokens
     g.min_new_tokens = settings.min_new_tokens or None  # None: HF's "no minimum"
+    g.repetition_penalty = settings.repetition_penalty
     g.early_stopping = settings.num_beams > 1  # a beam-search setting only
     tmp = settings.out.with_name(f".{settings.out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)

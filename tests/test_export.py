@@ -43,17 +43,18 @@ def test_export_averages_casts_and_sets_defaults(tmp_path):
     assert summarizer.defaults.length == "medium" and summarizer.defaults.min_new_tokens == 0
 
 
-def test_export_length_defaults_reach_the_summarizer(tmp_path):
+def test_export_decoding_defaults_reach_the_summarizer(tmp_path):
     run, _, _ = fake_run(tmp_path)
     out = tmp_path / "shipped"
     argv = ["export", "--run", str(run), "--out", str(out), "--num-beams", "1",
-            "--max-new-tokens", "256", "--min-new-tokens", "40"]  # fmt: skip
+            "--max-new-tokens", "256", "--min-new-tokens", "40",
+            "--repetition-penalty", "1.2"]  # fmt: skip
     assert main(argv) == 0
     defaults = Summarizer.from_pretrained(out).defaults
     assert defaults.length == "long" and defaults.max_new_tokens == 256  # 256 is a named length
-    assert defaults.min_new_tokens == 40
-    bad = ["export", "--run", str(run), "--out", str(out), "--min-new-tokens", "999"]
-    assert main(bad) == 2
+    assert defaults.min_new_tokens == 40 and defaults.repetition_penalty == 1.2
+    for bad in (["--min-new-tokens", "999"], ["--repetition-penalty", "0.5"]):
+        assert main(["export", "--run", str(run), "--out", str(out), *bad]) == 2
 
 
 def test_reexport_keeps_the_model_card_and_takes_the_newest(tmp_path):

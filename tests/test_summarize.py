@@ -152,7 +152,7 @@ def test_per_section_summaries(summarizer):
 @pytest.mark.parametrize(
     "change",
     [{"length": "huge"}, {"length": 0}, {"num_beams": 0}, {"length_penalty": 0.0},
-     {"no_repeat_ngram_size": -1}, {"min_new_tokens": -1}],
+     {"no_repeat_ngram_size": -1}, {"min_new_tokens": -1}, {"repetition_penalty": 0.5}],
 )  # fmt: skip
 def test_bad_settings_say_what_to_change(summarizer, change):
     with pytest.raises(ValueError, match=next(iter(change)).split("_")[0]):
@@ -166,17 +166,21 @@ def test_named_lengths_set_the_token_budget():
 
 def test_a_minimum_longer_than_the_length_is_capped_at_the_length(summarizer, monkeypatch):
     # A model whose default minimum is long still writes a short summary when asked to.
-    asked = []
+    asked, penalties = [], []
     real_generate = summarizer.model.generate
 
     def spy(**kwargs):
         asked.append((kwargs["min_new_tokens"], kwargs["max_new_tokens"]))
+        penalties.append(kwargs["repetition_penalty"])
         return real_generate(**kwargs)
 
     monkeypatch.setattr(summarizer.model, "generate", spy)
     summarizer.summarize(paper(2, 30), replace(GREEDY, length=12, min_new_tokens=160))
-    summarizer.summarize(paper(2, 30), replace(GREEDY, length=40, min_new_tokens=30))
+    summarizer.summarize(
+        paper(2, 30), replace(GREEDY, length=40, min_new_tokens=30, repetition_penalty=1.3)
+    )
     assert asked == [(12, 12), (30, 40)]
+    assert penalties == [1.0, 1.3]  # the repetition penalty reaches the decoder too
 
 
 def test_unreadable_input_raises_ingest_error(summarizer, tmp_path):
