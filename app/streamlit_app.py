@@ -134,29 +134,29 @@ def settings_controls(defaults: GenerationSettings) -> tuple[GenerationSettings,
             help="Show an extractive LexRank summary (sentences picked from the paper) beside it.",
         )
         with st.expander("Advanced decoding"):
-            num_beams = st.slider("Beams", 1, 8, min(defaults.num_beams, 8), key="num_beams")
-            no_repeat = st.slider(
+            num_beams = model_slider("Beams", 1, 8, defaults.num_beams, key="num_beams")
+            no_repeat = model_slider(
                 "No-repeat n-gram size",
                 0,
                 6,
-                min(defaults.no_repeat_ngram_size, 6),
+                defaults.no_repeat_ngram_size,
                 key="no_repeat_ngram_size",
                 help="Never repeat a word sequence this long; 0 allows repeats.",
             )
-            length_penalty = st.slider(
+            length_penalty = model_slider(
                 "Length penalty",
                 0.1,
                 3.0,
-                min(max(defaults.length_penalty, 0.1), 3.0),
+                defaults.length_penalty,
                 step=0.1,
                 key="length_penalty",
                 help="Above 1 favours longer beams, below 1 shorter ones.",
             )
-            repetition_penalty = st.slider(
+            repetition_penalty = model_slider(
                 "Repetition penalty",
                 1.0,
                 2.0,
-                min(max(defaults.repetition_penalty, 1.0), 2.0),
+                defaults.repetition_penalty,
                 step=0.05,
                 key="repetition_penalty",
                 help="Above 1 makes words already written less likely; 1 turns it off.",
@@ -180,6 +180,12 @@ def settings_controls(defaults: GenerationSettings) -> tuple[GenerationSettings,
         min_new_tokens=defaults.min_new_tokens,  # the model's own; capped at the length
     )
     return settings, per_section, lexrank
+
+
+def model_slider(label: str, low, high, model_value, **options):
+    """A sidebar slider over [low, high] that starts at the model's own value, brought into
+    range (a model may ship a value the slider does not offer)."""
+    return st.slider(label, low, high, min(max(model_value, low), high), **options)
 
 
 def input_controls(max_input_tokens: int) -> tuple[str, str, UploadedFile | None]:
