@@ -46,7 +46,15 @@ FILE_TYPES = ["pdf", "txt", "md", "tex"]
 TAB_PASTE, TAB_UPLOAD = "Paste text", "Upload a file"
 LEXRANK_WORDS = 150
 EMPTY_SUMMARY = "(The model wrote an empty summary. Try a longer length or other settings.)"
-STAGES = ("read", "encode", "generate")  # the timed stages, in order
+STAGES = ("read", "extract", "encode", "generate")  # the timed stages, in order
+MODE_LABELS = {
+    "extractive": "Key sentences",
+    "abstractive": "Written by the model",
+}
+MODE_CAPTIONS = {
+    "extractive": "key sentences of the paper, picked by the salience model",
+    "abstractive": "written by the Terraformer",
+}
 
 
 @dataclass
@@ -110,12 +118,25 @@ def upload_limit_mb() -> int:
     return min(int(st.get_option("server.maxUploadSize")), MAX_BYTES // 2**20)
 
 
-def settings_controls(defaults: GenerationSettings) -> tuple[GenerationSettings, bool, bool]:
-    """The sidebar: length, per-section and LexRank switches, advanced decoding settings,
-    starting from the model's own defaults."""
+def settings_controls(
+    defaults: GenerationSettings, modes: list[str]
+) -> tuple[GenerationSettings, bool, bool]:
+    """The sidebar: summary type (of the `modes` the model offers), length, per-section and
+    LexRank switches, advanced decoding settings, starting from the model's own defaults."""
     default_length = defaults.length if defaults.length in LENGTHS else "medium"
     with st.sidebar:
         st.header("Settings")
+        mode = st.segmented_control(
+            "Summary",
+            modes,
+            default=defaults.mode if defaults.mode in modes else modes[0],
+            required=True,
+            format_func=MODE_LABELS.get,
+            key="mode",
+            help="Key sentences: the paper's own most salient sentences (the better summary by "
+            "ROUGE on our validation papers). Written by the model: new text from the "
+            "Terraformer's decoder.",
+        )
         length = st.segmented_control(
             "Summary length",
             list(LENGTHS),
@@ -133,7 +154,7 @@ def settings_controls(defaults: GenerationSettings) -> tuple[GenerationSettings,
             key="lexrank",
             help="Show an extractive LexRank summary (sentences picked from the paper) beside it.",
         )
-        with st.expander("Advanced decoding"):
+        with st.expander("Advanced decoding (written summaries)"):
             num_beams = model_slider("Beams", 1, 8, defaults.num_beams, key="num_beams")
             no_repeat = model_slider(
                 "No-repeat n-gram size",
@@ -173,6 +194,7 @@ def settings_controls(defaults: GenerationSettings) -> tuple[GenerationSettings,
             )
     settings = GenerationSettings(
         length=int(max_tokens) if max_tokens else length,
+        mode=mode,
         num_beams=num_beams,
         no_repeat_ngram_size=no_repeat,
         length_penalty=float(length_penalty),
@@ -338,7 +360,7 @@ def show_result(run: dict, lexrank: bool) -> None:
     if lexrank:
         ours, theirs = st.columns(2, gap="large")
         with ours:
-            st.markdown("**Summary** (Terraformer, abstractive)")
+            st.markdown(f"**Summary** ({MODE_CAPTIONS[run['request'].settings.mode]})")
             show_text(result.summary or EMPTY_SUMMARY, key="summary_text")
         with theirs:
             st.markdown(f"**LexRank** (extractive, ~{LEXRANK_WORDS} words)")
@@ -346,7 +368,7 @@ def show_result(run: dict, lexrank: bool) -> None:
             if text is not None:
                 show_text(text or "(no sentences found)", key="lexrank_text")
     else:
-        st.markdown("**Summary**")
+        st.markdown(f"**Summary** ({MODE_CAPTIONS[run['request'].settings.mode]})")
         show_text(result.summary or EMPTY_SUMMARY, key="summary_text")
 
     if result.section_summaries:
@@ -378,8 +400,9 @@ def main() -> None:
     st.set_page_config(page_title="Paper summarizer", page_icon="📄", layout="wide")
     st.title("Paper summarizer")
     st.caption(
-        "Paste or upload a scientific paper and get an abstract-style summary, written by a "
-        "Terraformer model that reads long documents."
+        "Paste or upload a scientific paper and get a summary: its key sentences, picked by a "
+        "salience model trained on arXiv and PubMed, or new text written by a Terraformer model "
+        "that reads long documents."
     )
     model_dir = default_model_dir()
     if not is_model_dir(model_dir):
@@ -392,7 +415,8 @@ def main() -> None:
         st.error(f"The model in `{model_dir}` could not be loaded: {error}")
         return
 
-    settings, per_section, lexrank = settings_controls(summarizer.defaults)
+    modes = ["extractive", "abstractive"] if summarizer.salience is not None else ["abstractive"]
+    settings, per_section, lexrank = settings_controls(summarizer.defaults, modes)
     active, text, uploaded = input_controls(summarizer.max_input_tokens)
     if st.button("Summarize", type="primary", key="summarize", icon=":material/summarize:"):
         request = make_request(active, text, uploaded, settings, per_section)

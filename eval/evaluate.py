@@ -1,7 +1,7 @@
 """ROUGE evaluation runs: a checkpoint or an extractive baseline over a Cohan file or folder.
 
     python -m summarizer evaluate --data FILE_OR_DIR --out DIR
-        (--checkpoint PATH | --baseline lead|lexrank|textrank|oracle) [--limit N] [...]
+        (--checkpoint PATH [--mode abstractive|extractive] | --baseline NAME) [--limit N] [...]
     python -m summarizer evaluate compare DIR_A DIR_B ...
 
 DIR receives `predictions.jsonl` (one line per document, written as it goes: an interrupted
@@ -37,8 +37,9 @@ class EvalSettings:
     out: str
     checkpoint: str | None = None
     baseline: str | None = None  # lead | lexrank | textrank | oracle
+    mode: str = "abstractive"  # a checkpoint's: or "extractive" (its salience model)
     limit: int = 0
-    max_words: int = 0  # baselines' word budget; 0 = median reference length
+    max_words: int = 0  # extractive systems' word budget; 0 = median reference length
     max_input_tokens: int = 0  # 0 = the length the model was trained on
     max_new_tokens: int = 256
     min_new_tokens: int = 0
@@ -48,7 +49,13 @@ class EvalSettings:
     repetition_penalty: float = 1.0  # > 1 makes tokens already written less likely
 
     def system(self) -> str:
-        return f"baseline:{self.baseline}" if self.baseline else f"checkpoint:{self.checkpoint}"
+        if self.baseline:
+            return f"baseline:{self.baseline}"
+        return f"checkpoint:{self.checkpoint}" + (" (extractive)" if self.extractive else "")
+
+    @property
+    def extractive(self) -> bool:
+        return self.mode == "extractive"
 
 
 def evaluate(settings: EvalSettings) -> dict:
@@ -56,6 +63,8 @@ def evaluate(settings: EvalSettings) -> dict:
     write the metrics and report. Returns the metrics."""
     if bool(settings.checkpoint) == bool(settings.baseline):
         raise ValueError("Give exactly one of --checkpoint and --baseline")
+    if settings.mode not in ("abstractive", "extractive"):
+        raise ValueError(f"mode must be abstractive or extractive, got {settings.mode!r}")
     if settings.baseline and settings.baseline not in (*BASELINES, "oracle"):
         raise ValueError(
             f"Unknown baseline {settings.baseline!r}; choose from {[*BASELINES, 'oracle']}"
@@ -117,6 +126,18 @@ def make_system(settings: EvalSettings, budget: int):
     if settings.baseline:
         method = BASELINES[settings.baseline]
         return lambda article, reference: "\n".join(method(split_sentences(article), budget))
+    if settings.extractive:
+        from summarizer.salience import SalienceModel, is_salience_dir
+
+        if not is_salience_dir(settings.checkpoint):
+            raise FileNotFoundError(
+                f"No salience model in {settings.checkpoint}; train one with "
+                f"python -m summarizer train-salience --out {settings.checkpoint}"
+            )
+        salience = SalienceModel.load(settings.checkpoint)
+        return lambda article, reference: "\n".join(
+            salience.extract(split_sentences(article), budget)
+        )
 
     import torch
 

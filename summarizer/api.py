@@ -7,12 +7,17 @@
 One `Summarizer` may be shared by many threads (the web app's sessions): generation is
 serialized by a lock, everything else is per call.
 
+Two modes: "abstractive" (the Terraformer writes the summary) and "extractive" (the model
+folder's salience model picks the paper's most salient sentences; see summarizer/salience.py).
+A model folder's generation_config names its default mode (`summary_mode`).
+
 Documents longer than the model's input limit are shortened section by section (see
 `select_input`), and the result says how; nothing is cut silently.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -31,12 +36,18 @@ from eval.sentences import split_sentences
 from summarizer.modeling import TerraformerForConditionalGeneration
 from summarizer.paths import MODEL_ENV_VAR, default_model_dir, is_model_dir
 from summarizer.readable import readable
+from summarizer.salience import SalienceModel, is_salience_dir
 from summarizer.tokenizer import load_tokenizer
 
 log = logging.getLogger(__name__)
 
 # Summary lengths users pick by name, as the most new tokens the decoder may write.
 LENGTHS = {"short": 96, "medium": 160, "long": 256}
+
+MODES = ("abstractive", "extractive")
+# Extractive summaries' word budgets for the named lengths: about as many words as the decoder
+# writes in LENGTHS tokens (Cohan-style text runs at ~0.75 words per token).
+WORDS_PER_TOKEN = 0.75
 
 # progress(stage, done, total): stage is "read", "encode", "generate" (done = tokens written
 # so far, total = the most it may write) or "sections" (done = sections summarized).
@@ -52,9 +63,11 @@ class ModelNotFoundError(FileNotFoundError):
 
 @dataclass(frozen=True)
 class GenerationSettings:
-    """How the decoder writes: the summary length and the beam-search settings."""
+    """How the summary is made: the mode, its length, and the decoder's search settings
+    (which extractive summaries ignore)."""
 
     length: str | int = "medium"  # a name in LENGTHS, or the most new tokens
+    mode: str = "abstractive"  # or "extractive": the paper's own most salient sentences
     num_beams: int = 4
     no_repeat_ngram_size: int = 3  # 0 = allow repeats
     length_penalty: float = 1.0  # > 1 favours longer beams
@@ -68,6 +81,11 @@ class GenerationSettings:
         return self.length
 
     @property
+    def max_words(self) -> int:
+        """An extractive summary's word budget: about the words of max_new_tokens."""
+        return max(1, round(WORDS_PER_TOKEN * self.max_new_tokens))
+
+    @property
     def least_new_tokens(self) -> int:
         """The minimum actually asked of the decoder: min_new_tokens, capped at the length
         (so a model whose default minimum is 160 tokens still writes a "short" summary)."""
@@ -75,6 +93,8 @@ class GenerationSettings:
 
     def validate(self) -> None:
         """Raise ValueError, naming the setting to change, for settings that cannot work."""
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {list(MODES)}, got {self.mode!r}")
         if isinstance(self.length, str) and self.length not in LENGTHS:
             raise ValueError(f"length must be one of {sorted(LENGTHS)} or a number of tokens")
         if isinstance(self.length, bool) or not isinstance(self.length, str | int):
@@ -160,27 +180,49 @@ def find_model_dir(path: str | os.PathLike | None = None) -> Path:
     return model_dir
 
 
+def summary_mode(model_dir: Path) -> str:
+    """The default mode a model folder names (generation_config.json's `summary_mode`, which
+    `export --mode` writes; HF's GenerationConfig does not keep keys it does not know)."""
+    path = model_dir / "generation_config.json"
+    saved = json.loads(path.read_text()) if path.is_file() else {}
+    return saved.get("summary_mode") or "abstractive"
+
+
 class Summarizer:
     """A trained model and its tokenizer, ready to summarize documents."""
 
-    def __init__(self, model: TerraformerForConditionalGeneration, tokenizer, defaults=None):
+    def __init__(
+        self,
+        model: TerraformerForConditionalGeneration,
+        tokenizer,
+        defaults: GenerationSettings | None = None,
+        salience: SalienceModel | None = None,
+    ):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.defaults = defaults or GenerationSettings()
+        self.salience = salience.eval() if salience is not None else None
         self.max_input_tokens: int = model.config.max_input_tokens
         self._lock = threading.Lock()
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike | None = None) -> Summarizer:
         """Load a `save_pretrained` directory; None means $SUMMARIZER_MODEL or the shipped
-        default model. Generation defaults come from its generation_config.json."""
+        default model. Defaults come from its generation_config.json; a salience model in
+        the folder (salience.safetensors) enables extractive summaries."""
         model_dir = find_model_dir(path)
         model = TerraformerForConditionalGeneration.from_pretrained(model_dir, dtype=torch.float32)
         tokenizer = load_tokenizer(model_dir)
         g = model.generation_config
         named = {tokens: name for name, tokens in LENGTHS.items()}
+        salience = SalienceModel.load(model_dir) if is_salience_dir(model_dir) else None
+        mode = summary_mode(model_dir)
+        if mode not in MODES or (mode == "extractive" and salience is None):
+            log.warning("%s: default mode %r is not available; using abstractive", model_dir, mode)
+            mode = "abstractive"
         defaults = GenerationSettings(
             length=named.get(g.max_new_tokens, g.max_new_tokens or "medium"),
+            mode=mode,
             min_new_tokens=g.min_new_tokens or 0,
             num_beams=g.num_beams or 1,
             no_repeat_ngram_size=g.no_repeat_ngram_size or 0,
@@ -188,7 +230,7 @@ class Summarizer:
             repetition_penalty=float(g.repetition_penalty or 1.0),
         )
         log.info("loaded %s (%d input tokens)", model_dir, model.config.max_input_tokens)
-        return cls(model, tokenizer, defaults)
+        return cls(model, tokenizer, defaults, salience)
 
     # ------------------------------------------------------------------ summarizing
     def summarize(
@@ -209,6 +251,11 @@ class Summarizer:
         Raises data.ingest.IngestError for unreadable input, ValueError for bad settings."""
         settings = replace(settings or self.defaults, **overrides)
         settings.validate()
+        if settings.mode == "extractive" and self.salience is None:
+            raise ValueError(
+                "This model has no salience model, so it cannot write extractive summaries; "
+                "train one into its folder with python -m summarizer train-salience"
+            )
         limit = max_input_tokens or self.max_input_tokens
         if limit < 16:
             raise ValueError(f"max_input_tokens must be at least 16, got {limit}")
@@ -216,15 +263,22 @@ class Summarizer:
         start = time.perf_counter()
         report("read", 0, 1)
         document = load(source, name)
-        selection = self.select_input(document.sections, limit)
+        if settings.mode == "extractive":  # reads the whole paper
+            total = self.count_tokens(document.model_text())
+            selection = Selection("", total, total, "")
+        else:
+            selection = self.select_input(document.sections, limit)
         seconds = {"read": time.perf_counter() - start}
         report("read", 1, 1)
 
-        summary, timing = self.generate(selection.text, settings, report, limit)
+        if settings.mode == "extractive":
+            summary, timing = self.extract(document, document.sections, settings.max_words)
+        else:
+            summary, timing = self.generate(selection.text, settings, report, limit)
         seconds.update(timing)
         sections = []
         if per_section:
-            sections = self.summarize_sections(document.sections, settings, report, limit)
+            sections = self.summarize_sections(document, settings, report, limit)
             seconds["sections"] = time.perf_counter() - start - sum(seconds.values())
         seconds["total"] = time.perf_counter() - start
         return SummaryResult(
@@ -242,19 +296,31 @@ class Summarizer:
         )
 
     def summarize_sections(
-        self, sections: list[Section], settings: GenerationSettings, report: Progress, limit: int
+        self, document: Document, settings: GenerationSettings, report: Progress, limit: int
     ) -> list[SectionSummary]:
         """A short summary of each section long enough to have one."""
         short = replace(settings, length=min(settings.max_new_tokens, LENGTHS["short"]))
-        chosen = [s for s in sections if self.count_tokens(s.text) >= MIN_SECTION_TOKENS]
+        chosen = [s for s in document.sections if self.count_tokens(s.text) >= MIN_SECTION_TOKENS]
         results = []
         for i, section in enumerate(chosen):
             report("sections", i, len(chosen))
-            selection = self.select_input([section], limit)
-            summary, _ = self.generate(selection.text, short, lambda *a: None, limit)
+            if settings.mode == "extractive":
+                summary, _ = self.extract(document, [section], short.max_words)
+            else:
+                selection = self.select_input([section], limit)
+                summary, _ = self.generate(selection.text, short, lambda *a: None, limit)
             results.append(SectionSummary(section.heading, summary))
         report("sections", len(chosen), len(chosen))
         return results
+
+    def extract(
+        self, document: Document, sections: list[Section], max_words: int
+    ) -> tuple[str, dict[str, float]]:
+        """The salience model's pick of the sections' sentences, as readable text."""
+        start = time.perf_counter()
+        sentences = list(dict.fromkeys(split_sentences(document.model_text(sections))))
+        chosen = self.salience.extract(sentences, max_words) if sentences else []
+        return readable("\n".join(chosen)), {"extract": time.perf_counter() - start}
 
     def generate(
         self, text: str, settings: GenerationSettings, report: Progress, limit: int

@@ -49,6 +49,7 @@ class BatchOptions:
     shard: tuple[int, int] = (0, 1)  # (index, count)
     length: str | int = "medium"
     num_beams: int | None = None  # None: the model's default
+    mode: str | None = None  # abstractive | extractive; None: the model's default
     per_section: bool = False
     max_input_tokens: int | None = None  # None: the model's trained input length
 
@@ -134,6 +135,8 @@ def summarize_item(item: Item, options: BatchOptions) -> list[dict]:
     settings = replace(_SUMMARIZER.defaults, length=options.length)  # the model's beams etc.
     if options.num_beams is not None:
         settings = replace(settings, num_beams=options.num_beams)
+    if options.mode is not None:
+        settings = replace(settings, mode=options.mode)
     rows = []
     try:
         documents = list(read_documents(item.path))
@@ -203,18 +206,24 @@ def run_batch(paths: list[str], options: BatchOptions) -> int:
         from summarizer.api import GenerationSettings
 
         beams = 1 if options.num_beams is None else options.num_beams
-        GenerationSettings(length=options.length, num_beams=beams).validate()
+        mode = options.mode or "abstractive"
+        GenerationSettings(length=options.length, num_beams=beams, mode=mode).validate()
     except ValueError as error:
         raise UsageError(str(error)) from None
     items = find_inputs(paths, options.recursive)[index::count]
     if not items:
         raise UsageError("nothing to summarize: no .pdf/.txt/.md/.tex/.jsonl files found")
-    if options.jobs == 1:
-        init_worker(options.model, torch.get_num_threads())  # a missing model fails here
-    else:
-        from summarizer.api import find_model_dir
+    from summarizer.api import find_model_dir
+    from summarizer.salience import is_salience_dir
 
-        find_model_dir(options.model)  # fail before starting workers
+    model_dir = find_model_dir(options.model)  # fail before loading it or starting workers
+    if options.mode == "extractive" and not is_salience_dir(model_dir):
+        raise UsageError(
+            "--mode extractive: this model has no salience model (salience.safetensors); "
+            "train one into its folder with python -m summarizer train-salience"
+        )
+    if options.jobs == 1:
+        init_worker(options.model, torch.get_num_threads())
     options.out.mkdir(parents=True, exist_ok=True)
     index_path = options.out / index_name(options.shard)
     done = {} if options.overwrite else read_index(index_path)

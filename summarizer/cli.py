@@ -57,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     system = evaluate_parser.add_mutually_exclusive_group(required=True)
     system.add_argument("--checkpoint", help="a model directory written by save_pretrained")
     system.add_argument("--baseline", choices=["lead", "lexrank", "textrank", "oracle"])
+    evaluate_parser.add_argument(
+        "--mode",
+        choices=["abstractive", "extractive"],
+        default="abstractive",
+        help="with --checkpoint: generate, or pick sentences with its salience model",
+    )
     evaluate_parser.add_argument("--limit", type=int, default=0, help="first N documents only")
     for flag, kind, default in (
         ("--max-words", int, 0),
@@ -71,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         evaluate_parser.add_argument(flag, type=kind, default=default)
     add_summarize_parser(commands)
     add_export_parser(commands)
+    add_salience_parser(commands)
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:2] == ["evaluate", "compare"]:
         return run_compare(argv[2:])
@@ -87,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_summarize(args)
     if args.command == "export":
         return run_export(args)
+    if args.command == "train-salience":
+        return run_train_salience(args)
     return 2
 
 
@@ -104,6 +113,12 @@ def add_summarize_parser(commands) -> None:
         "--length", default="medium", type=parse_length, help="short | medium | long | N tokens"
     )
     p.add_argument("--num-beams", type=int, default=None, help="default: the model's")
+    p.add_argument(
+        "--mode",
+        choices=["abstractive", "extractive"],
+        default=None,
+        help="write new text, or pick the paper's most salient sentences (default: the model's)",
+    )
     p.add_argument("--per-section", action="store_true", help="also summarize each section")
     p.add_argument(
         "--max-input-tokens",
@@ -137,6 +152,52 @@ def add_export_parser(commands) -> None:
     p.add_argument("--max-new-tokens", type=int, default=160)
     p.add_argument("--min-new-tokens", type=int, default=0)
     p.add_argument("--repetition-penalty", type=float, default=1.0, help="1 = none")
+    p.add_argument(
+        "--mode",
+        choices=["abstractive", "extractive"],
+        default="abstractive",
+        help="the default summary mode (extractive: --out must hold a salience model)",
+    )
+
+
+def add_salience_parser(commands) -> None:
+    p = commands.add_parser(
+        "train-salience",
+        help="train the sentence-salience model (extractive summaries, input selection)",
+        description="Labels every paper with the greedy ROUGE oracle, fits the salience model "
+        "and writes salience.safetensors + salience.json into --out (e.g. a model folder).",
+    )
+    p.add_argument("--data", required=True, nargs="+", help="Cohan files or folders")
+    p.add_argument("--out", required=True, help="folder to write the salience model into")
+    p.add_argument("--limit", type=int, default=0, help="first N documents of each --data")
+    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--workers", type=int, default=2, help="processes labelling papers")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def run_train_salience(args: argparse.Namespace) -> int:
+    from summarizer.salience import SalienceTraining, train_salience
+
+    datasets.disable_progress_bars()
+    settings = SalienceTraining(
+        data=args.data,
+        out=args.out,
+        limit=args.limit,
+        epochs=args.epochs,
+        workers=args.workers,
+        seed=args.seed,
+    )
+    try:
+        result = train_salience(settings)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    losses = ", ".join(f"{x:.4f}" for x in result["loss"])
+    print(
+        f"trained on {result['documents']} papers ({result['sentences']} sentences); "
+        f"loss by epoch {losses}; written to {args.out}"
+    )
+    return 0
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -153,6 +214,7 @@ def run_export(args: argparse.Namespace) -> int:
         max_new_tokens=args.max_new_tokens,
         min_new_tokens=args.min_new_tokens,
         repetition_penalty=args.repetition_penalty,
+        mode=args.mode,
     )
     try:
         print(export(settings))
@@ -192,6 +254,7 @@ def run_summarize(args: argparse.Namespace) -> int:
         shard=shard,
         length=args.length,
         num_beams=args.num_beams,
+        mode=args.mode,
         per_section=args.per_section,
         max_input_tokens=args.max_input_tokens,
     )
@@ -211,6 +274,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         out=args.out,
         checkpoint=args.checkpoint,
         baseline=args.baseline,
+        mode=args.mode,
         limit=args.limit,
         max_words=args.max_words,
         max_input_tokens=args.max_input_tokens,

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from summarizer.modeling import TerraformerForConditionalGeneration
+from summarizer.salience import is_salience_dir
 from summarizer.tokenizer import load_tokenizer
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class ExportSettings:
     max_new_tokens: int = 160
     min_new_tokens: int = 0
     repetition_penalty: float = 1.0
+    mode: str = "abstractive"  # the Summarizer's default; "extractive" needs a salience model
 
 
 def checkpoints_of(run: Path) -> list[Path]:
@@ -56,6 +58,13 @@ def export(settings: ExportSettings) -> Path:
         raise ValueError("min_new_tokens must be between 0 and max_new_tokens")
     if settings.repetition_penalty < 1.0:
         raise ValueError("repetition_penalty must be at least 1 (1 = none)")
+    if settings.mode not in ("abstractive", "extractive"):
+        raise ValueError(f"mode must be abstractive or extractive, got {settings.mode!r}")
+    if settings.mode == "extractive" and not is_salience_dir(settings.out):
+        raise ValueError(
+            f"--mode extractive: {settings.out} holds no salience model; write one there first "
+            f"with python -m summarizer train-salience --out {settings.out}"
+        )
     chosen = checkpoints_of(settings.run)[-settings.average :]
     model = TerraformerForConditionalGeneration.from_pretrained(chosen[-1]).eval()
     if len(chosen) > 1:
@@ -69,11 +78,13 @@ def export(settings: ExportSettings) -> Path:
     g.min_new_tokens = settings.min_new_tokens or None  # None: HF's "no minimum"
     g.repetition_penalty = settings.repetition_penalty
     g.early_stopping = settings.num_beams > 1  # a beam-search setting only
+    g.summary_mode = settings.mode  # ours, not HF's: read by summarizer.api
     tmp = settings.out.with_name(f".{settings.out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)
     load_tokenizer(chosen[-1]).save_pretrained(tmp)
-    if settings.out.exists():  # keep files that are not the model's, e.g. MODEL_CARD.md
+    # Keep files that are not the model's, e.g. MODEL_CARD.md and the salience model.
+    if settings.out.exists():
         for extra in settings.out.iterdir():
             if not (tmp / extra.name).exists():
                 shutil.move(str(extra), tmp / extra.name)

@@ -32,6 +32,7 @@ class FakeSummarizer:
 
     max_input_tokens = 4096
     defaults = GenerationSettings()
+    salience = None  # no salience model: abstractive summaries only
     instances: ClassVar[list[FakeSummarizer]] = []  # one per model load
 
     def __init__(self):
@@ -166,6 +167,27 @@ def test_settings_change_the_request(fake):
     app.number_input(key="max_new_tokens").set_value(64)
     summarize(app)
     assert fake.instances[-1].calls[-1]["settings"].length == 64
+
+
+def test_summary_type_offers_key_sentences_only_with_a_salience_model(fake, monkeypatch):
+    app = start()
+    assert app.segmented_control(key="mode").options == ["Written by the model"]
+
+    monkeypatch.setattr(FakeSummarizer, "salience", object())
+    monkeypatch.setattr(FakeSummarizer, "defaults", GenerationSettings(mode="extractive"))
+    st.cache_resource.clear()
+    app = start()
+    control = app.segmented_control(key="mode")
+    assert control.options == ["Key sentences", "Written by the model"]
+    assert control.value == "extractive"  # the model's default
+    app.text_area(key="pasted_text").input(PAPER)
+    summarize(app)
+    assert fake.instances[-1].calls[-1]["settings"].mode == "extractive"
+    assert any("key sentences of the paper" in m.value for m in app.markdown)
+    app.segmented_control(key="mode").set_value("abstractive")
+    summarize(app)
+    assert fake.instances[-1].calls[-1]["settings"].mode == "abstractive"
+    assert any("written by the Terraformer" in m.value for m in app.markdown)
 
 
 def test_upload_is_summarized_with_its_name(fake, tmp_path):

@@ -123,6 +123,21 @@ def test_bad_options_exit_2(model_dir, papers, tmp_path, argv, capsys):
     assert "error:" in capsys.readouterr().err
 
 
+def test_extractive_mode_picks_sentences_and_needs_a_salience_model(tmp_path, papers, capsys):
+    from summarizer.salience import SalienceModel
+
+    out = tmp_path / "out"
+    model = save_tiny_model(tmp_path / "model")
+    assert run(model, papers, "--out", out, "--mode", "extractive") == 2
+    assert "no salience model" in capsys.readouterr().err
+    model = save_tiny_model(tmp_path / "with-salience")  # a new path: not the loaded model
+    SalienceModel().save(model)
+    assert run(model, papers, "--out", out, "--mode", "extractive") == 0
+    for row in rows(out):
+        assert row["status"] == "ok"
+        assert row["summary"] and all(s in TEXT for s in row["summary"].splitlines())
+
+
 def test_missing_path_and_bad_length_exit_2(model_dir, tmp_path, capsys):
     assert run(model_dir, tmp_path / "nowhere", "--out", tmp_path / "out") == 2
     assert "no such file or folder" in capsys.readouterr().err

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from eval.evaluate import EvalSettings, evaluate, paired_bootstrap
+from eval.sentences import split_sentences
 from summarizer.cli import main
 from tests.cohan_fixtures import write_cohan
 
@@ -68,6 +69,26 @@ def test_checkpoint_run_uses_the_model(tmp_path, data):
         )
     )
     assert metrics["n"] == 2 and metrics["system"].startswith("checkpoint:")
+
+
+def test_checkpoint_extractive_run_uses_its_salience_model(tmp_path, data, capsys):
+    from summarizer.salience import SalienceModel
+
+    checkpoint = tmp_path / "ckpt"
+    argv = ["evaluate", "--data", str(data), "--out", str(tmp_path / "x"), "--checkpoint",
+            str(checkpoint), "--mode", "extractive", "--max-words", "20"]  # fmt: skip
+    assert main(argv) == 2
+    assert "No salience model" in capsys.readouterr().err
+    SalienceModel().save(checkpoint)  # the summaries come from it alone: no Terraformer needed
+    assert main(argv) == 0
+    metrics = json.loads((tmp_path / "x" / "metrics.json").read_text())
+    assert metrics["n"] == 8 and metrics["system"].endswith("(extractive)")
+    records = [json.loads(line) for line in data.read_text().splitlines()]
+    sentences = {r["article_id"]: split_sentences(" ".join(r["article_text"])) for r in records}
+    for row in map(json.loads, (tmp_path / "x" / "predictions.jsonl").read_text().splitlines()):
+        chosen = row["prediction"].splitlines()
+        assert chosen and set(chosen) <= set(sentences[row["id"]])
+        assert sum(len(s.split()) for s in chosen[:-1]) < 20  # the last may cross the budget
 
 
 def test_compare_prints_runs_side_by_side(tmp_path, data, capsys):

@@ -6,6 +6,7 @@ from safetensors import safe_open
 from summarizer.api import Summarizer
 from summarizer.cli import main
 from summarizer.modeling import TerraformerForConditionalGeneration
+from summarizer.salience import SalienceModel
 from tests.model_fixtures import save_tiny_model
 
 
@@ -72,3 +73,18 @@ def test_reexport_keeps_the_model_card_and_takes_the_newest(tmp_path):
 def test_export_without_checkpoints_is_a_usage_error(tmp_path, capsys):
     assert main(["export", "--run", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     assert "No checkpoints" in capsys.readouterr().err
+
+
+def test_export_can_make_extractive_the_default_mode(tmp_path, capsys):
+    run, _, _ = fake_run(tmp_path)
+    out = tmp_path / "shipped"
+    argv = ["export", "--run", str(run), "--out", str(out), "--mode", "extractive"]
+    assert main(argv) == 2  # no salience model in --out yet
+    assert "salience" in capsys.readouterr().err
+    SalienceModel().save(out)
+    assert main(argv) == 0
+    summarizer = Summarizer.from_pretrained(out)
+    assert summarizer.defaults.mode == "extractive" and summarizer.salience is not None
+    assert main([*argv[:-1], "abstractive"]) == 0  # re-export keeps the salience model
+    summarizer = Summarizer.from_pretrained(out)
+    assert summarizer.defaults.mode == "abstractive" and summarizer.salience is not None

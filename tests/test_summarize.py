@@ -2,9 +2,11 @@
 plumbing)."""
 
 import threading
+import zlib
 from dataclasses import replace
 
 import pytest
+from torch import nn
 
 from data.ingest import Document, IngestError, Section
 from summarizer.api import (
@@ -16,6 +18,7 @@ from summarizer.api import (
     share_budget,
 )
 from summarizer.readable import MATH, readable
+from summarizer.salience import SalienceModel
 from tests.model_fixtures import save_tiny_model
 
 GREEDY = GenerationSettings(length=12, num_beams=1, no_repeat_ngram_size=0)
@@ -152,7 +155,8 @@ def test_per_section_summaries(summarizer):
 @pytest.mark.parametrize(
     "change",
     [{"length": "huge"}, {"length": 0}, {"num_beams": 0}, {"length_penalty": 0.0},
-     {"no_repeat_ngram_size": -1}, {"min_new_tokens": -1}, {"repetition_penalty": 0.5}],
+     {"no_repeat_ngram_size": -1}, {"min_new_tokens": -1}, {"repetition_penalty": 0.5},
+     {"mode": "poetic"}],
 )  # fmt: skip
 def test_bad_settings_say_what_to_change(summarizer, change):
     with pytest.raises(ValueError, match=next(iter(change)).split("_")[0]):
@@ -218,3 +222,56 @@ def test_extractive_summary_picks_document_sentences():
     assert summary and all(
         line.rstrip(".").lower() in text.lower() for line in summary.splitlines()
     )
+
+
+# ---------------------------------------------------------------------- extractive mode
+def salience_preferring(word: str) -> SalienceModel:
+    """A salience model that only cares whether a sentence says `word`."""
+    model = SalienceModel()
+    nn.init.zeros_(model.mlp[-1].weight)
+    nn.init.zeros_(model.mlp[-1].bias)
+    model.words.weight.data[zlib.crc32(word.encode()) % model.config.hash_buckets] = 10.0
+    return model.eval()
+
+
+EXTRACTABLE = (
+    "Dense layers are slow on long inputs. Sparse layers are fast on long inputs. "
+    "Our lab moved last year. Sparse attention saves memory at every depth. "
+    "The weather was fine."
+)
+
+
+def test_extractive_mode_gives_the_most_salient_sentences_in_order(summarizer):
+    extractive = Summarizer(
+        summarizer.model, summarizer.tokenizer, salience=salience_preferring("sparse")
+    )
+    assert GenerationSettings(length=21).max_words == 16  # 8 words a sentence (with the ".")
+    result = extractive.summarize(EXTRACTABLE, mode="extractive", length=21)
+    assert result.summary.splitlines() == [
+        "Sparse layers are fast on long inputs.",
+        "Sparse attention saves memory at every depth.",
+    ]
+    assert not result.shortened and result.used_tokens == result.input_tokens > 0
+    assert "extract" in result.seconds and "generate" not in result.seconds
+    budget = GenerationSettings(length=8).max_words  # 6 words: one sentence
+    one = extractive.summarize(EXTRACTABLE, mode="extractive", length=8).summary
+    assert budget == 6 and one.splitlines() == ["Sparse layers are fast on long inputs."]
+
+
+def test_extractive_mode_summarizes_sections_too(summarizer):
+    extractive = Summarizer(
+        summarizer.model, summarizer.tokenizer, salience=salience_preferring("data")
+    )
+    document = paper(n_sections=3, sentences_each=30)
+    result = extractive.summarize(document, mode="extractive", per_section=True)
+    assert [s.heading for s in result.section_summaries] == ["Section 0", "Section 1", "Section 2"]
+    for i, section in enumerate(result.section_summaries):
+        assert section.summary and all(
+            line.startswith(f"The model {i} data") for line in section.summary.splitlines()
+        )
+
+
+def test_extractive_mode_without_a_salience_model_says_how_to_get_one(summarizer):
+    assert summarizer.salience is None and summarizer.defaults.mode == "abstractive"
+    with pytest.raises(ValueError, match="train-salience"):
+        summarizer.summarize(EXTRACTABLE, mode="extractive")

@@ -1,0 +1,330 @@
+"""Sentence salience: a small model, trained from the extractive oracle, that scores how
+likely each sentence of a paper is to belong in its summary.
+
+It serves two purposes: extractive summaries (the best-scored sentences, in document order,
+without repeating themselves) and choosing what the encoder reads when a paper is longer than
+its input limit.
+
+A sentence's score is the sum of two parts:
+- an MLP over numeric features of the sentence in its document (position, length, LexRank
+  centrality, TF-IDF similarity to the whole document, to its opening and to its ending,
+  share of math/citation placeholders and numbers), standardized with training statistics;
+- a learned weight per word and word pair (hashed), averaged over the sentence: cue phrases
+  such as "in this paper we" or "our results show".
+
+It is stored next to the model it ships with (`salience.safetensors` + `salience.json`) and
+trained with `python -m summarizer train-salience` (see `train_salience`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import math
+import random
+import zlib
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from eval.baselines import oracle_indices, pagerank, tfidf_vectors, words
+from eval.sentences import split_sentences
+
+log = logging.getLogger(__name__)
+
+WEIGHTS = "salience.safetensors"
+CONFIG = "salience.json"
+
+FEATURES = (
+    "relative position",
+    "log sentences before",
+    "log sentences after",
+    "log words",
+    "LexRank centrality x sentences",
+    "similarity to the document",
+    "similarity to the opening",
+    "similarity to the ending",
+    "placeholder share",
+    "number share",
+    "log document sentences",
+)
+
+
+@dataclass
+class SalienceConfig:
+    hash_buckets: int = 1 << 18
+    hidden: int = 32
+    lexrank_threshold: float = 0.1
+    opening_share: float = 0.1  # the first 10% of sentences (at least 5) make the "opening"
+
+
+def is_salience_dir(path: str | Path) -> bool:
+    return (Path(path) / WEIGHTS).is_file() and (Path(path) / CONFIG).is_file()
+
+
+@dataclass
+class SentenceBatch:
+    """Model inputs for the sentences of one or more documents."""
+
+    features: np.ndarray  # (n, len(FEATURES)) float32
+    hashes: np.ndarray  # all sentences' hashed words and pairs, concatenated (int64)
+    offsets: np.ndarray  # (n,) where each sentence's hashes start
+
+    @staticmethod
+    def concat(batches: list[SentenceBatch]) -> SentenceBatch:
+        starts = np.cumsum([0] + [len(b.hashes) for b in batches[:-1]])
+        return SentenceBatch(
+            np.concatenate([b.features for b in batches]),
+            np.concatenate([b.hashes for b in batches]),
+            np.concatenate([b.offsets + s for b, s in zip(batches, starts, strict=True)]),
+        )
+
+
+def sentence_inputs(sentences: list[str], config: SalienceConfig) -> SentenceBatch:
+    """Features and hashed words of every sentence of one document."""
+    n = len(sentences)
+    vectors = tfidf_vectors(sentences)
+    similarity = vectors @ vectors.T
+    edges = similarity > config.lexrank_threshold
+    np.fill_diagonal(edges, False)
+    centrality = pagerank(edges) * n
+    edge = max(5, math.ceil(config.opening_share * n))
+
+    def closeness(rows: np.ndarray) -> np.ndarray:
+        centre = rows.sum(axis=0)
+        norm = np.linalg.norm(centre)
+        return vectors @ (centre / norm) if norm > 0 else np.zeros(n)
+
+    features = np.zeros((n, len(FEATURES)), dtype=np.float32)
+    hashes, offsets = [], []
+    for i, sentence in enumerate(sentences):
+        tokens = words(sentence)
+        lower = [t.lower() for t in tokens]
+        placeholders = sum(t.startswith("@x") for t in lower)
+        numbers = sum(any(c.isdigit() for c in t) for t in lower)
+        features[i, [0, 1, 2, 3, 8, 9]] = (
+            i / max(n - 1, 1),
+            math.log1p(i),
+            math.log1p(n - 1 - i),
+            math.log1p(len(tokens)),
+            placeholders / max(len(tokens), 1),
+            numbers / max(len(tokens), 1),
+        )
+        offsets.append(len(hashes))
+        grams = lower + [f"{a} {b}" for a, b in itertools.pairwise(lower)]
+        hashes += [zlib.crc32(g.encode()) % config.hash_buckets for g in grams] or [0]
+    features[:, 4] = centrality
+    features[:, 5] = closeness(vectors)
+    features[:, 6] = closeness(vectors[:edge])
+    features[:, 7] = closeness(vectors[-edge:])
+    features[:, 10] = math.log1p(n)
+    return SentenceBatch(features, np.asarray(hashes, dtype=np.int64), np.asarray(offsets))
+
+
+class SalienceModel(nn.Module):
+    """Scores sentences (logits: > 0 means "more likely in the summary than not")."""
+
+    def __init__(self, config: SalienceConfig | None = None):
+        super().__init__()
+        self.config = config or SalienceConfig()
+        width = len(FEATURES)
+        self.register_buffer("mean", torch.zeros(width))
+        self.register_buffer("std", torch.ones(width))
+        self.mlp = nn.Sequential(
+            nn.Linear(width, self.config.hidden), nn.ReLU(), nn.Linear(self.config.hidden, 1)
+        )
+        self.words = nn.EmbeddingBag(self.config.hash_buckets, 1, mode="mean")
+        nn.init.zeros_(self.words.weight)
+
+    def forward(self, features: torch.Tensor, hashes: torch.Tensor, offsets: torch.Tensor):
+        numeric = self.mlp((features - self.mean) / self.std).squeeze(-1)
+        return numeric + self.words(hashes, offsets).squeeze(-1)
+
+    def score_batch(self, batch: SentenceBatch) -> np.ndarray:
+        with torch.inference_mode():
+            logits = self(
+                torch.from_numpy(batch.features),
+                torch.from_numpy(batch.hashes),
+                torch.from_numpy(batch.offsets),
+            )
+        return logits.numpy()
+
+    def score(self, sentences: list[str]) -> np.ndarray:
+        """One score per sentence; higher is more salient."""
+        if not sentences:
+            return np.zeros(0, dtype=np.float32)
+        return self.score_batch(sentence_inputs(sentences, self.config))
+
+    def extract(self, sentences: list[str], max_words: int) -> list[str]:
+        """The best-scored sentences, within about `max_words`, in document order."""
+        return pick(sentences, self.score(sentences), max_words)
+
+    def save(self, directory: str | Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        state = {k: v.contiguous() for k, v in self.state_dict().items()}
+        save_file(state, directory / WEIGHTS)
+        meta = {"config": asdict(self.config), "features": list(FEATURES)}
+        (directory / CONFIG).write_text(json.dumps(meta, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, directory: str | Path) -> SalienceModel:
+        directory = Path(directory)
+        meta = json.loads((directory / CONFIG).read_text())
+        if meta.get("features") != list(FEATURES):
+            raise ValueError(
+                f"{directory / CONFIG} was trained on other features; retrain it with "
+                f"python -m summarizer train-salience"
+            )
+        model = cls(SalienceConfig(**meta["config"]))
+        model.load_state_dict(load_file(directory / WEIGHTS))
+        return model.eval()
+
+
+def pick(
+    sentences: list[str], scores: np.ndarray, max_words: int, max_repeated: float = 0.5
+) -> list[str]:
+    """Sentences by falling score until `max_words` is reached (the last may cross it),
+    skipping any that would mostly say again what one already taken says: more than
+    `max_repeated` of its word trigrams in that sentence (0.5 measured best on validation,
+    against 0 = any shared trigram and no check). Returned in document order."""
+    chosen, taken, total = [], [], 0
+    for i in sorted(range(len(sentences)), key=lambda i: (-scores[i], i)):
+        if total >= max_words:
+            break
+        tokens = [w.lower() for w in words(sentences[i])]
+        if not tokens:
+            continue
+        trigrams = set(zip(tokens, tokens[1:], tokens[2:], strict=False))
+        if trigrams and any(len(trigrams & t) > max_repeated * len(trigrams) for t in taken):
+            continue
+        chosen.append(i)
+        taken.append(trigrams)
+        total += len(sentences[i].split())
+    return [sentences[i] for i in sorted(chosen)]
+
+
+# ---------------------------------------------------------------------- training
+def select_bags(
+    values: torch.Tensor, offsets: torch.Tensor, ends: torch.Tensor, rows: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The bags `rows` of a bag list (bag i is values[offsets[i]:ends[i]]), as a new bag
+    list (values, offsets) for nn.EmbeddingBag."""
+    lengths = ends[rows] - offsets[rows]
+    new_offsets = torch.cumsum(lengths, 0) - lengths
+    within = torch.arange(int(lengths.sum())) - torch.repeat_interleave(new_offsets, lengths)
+    return values[torch.repeat_interleave(offsets[rows], lengths) + within], new_offsets
+
+
+@dataclass
+class LabelledDocument:
+    batch: SentenceBatch
+    labels: np.ndarray  # (n,) 1.0 for oracle sentences
+
+
+def label_document(article: str, abstract: str, config: SalienceConfig, max_sentences: int):
+    """Inputs and oracle labels of one training paper; None when it has under 3 sentences.
+    Very long papers keep their first `max_sentences` sentences (bounded labelling time)."""
+    sentences = split_sentences(article)[:max_sentences]
+    if len(sentences) < 3:
+        return None
+    labels = np.zeros(len(sentences), dtype=np.float32)
+    labels[oracle_indices(sentences, abstract)] = 1.0
+    return LabelledDocument(sentence_inputs(sentences, config), labels)
+
+
+def _label(args):
+    return label_document(*args)
+
+
+def label_documents(
+    pairs: Iterable[tuple[str, str]], config: SalienceConfig, workers: int, max_sentences: int
+) -> list[LabelledDocument]:
+    jobs = [(a, b, config, max_sentences) for a, b in pairs]
+    if workers <= 1:
+        results = [_label(job) for job in jobs]
+    else:
+        with Pool(workers) as pool:
+            results = pool.map(_label, jobs, chunksize=16)
+    return [r for r in results if r is not None]
+
+
+@dataclass
+class SalienceTraining:
+    data: list[str]  # Cohan files or folders
+    out: str  # model directory to write salience.* into
+    limit: int = 0  # documents per data source; 0 = all
+    epochs: int = 4
+    batch_sentences: int = 4096
+    lr: float = 3e-3
+    word_lr: float = 0.05
+    max_sentences: int = 600
+    workers: int = 2
+    seed: int = 0
+
+
+def train_salience(settings: SalienceTraining) -> dict:
+    """Label the papers with the oracle, fit the model (binary cross-entropy per sentence),
+    save it into settings.out; returns a summary of the run."""
+    from data.dataset import load_documents
+
+    random.seed(settings.seed)
+    torch.manual_seed(settings.seed)
+    config = SalienceConfig()
+    pairs = []
+    for source in settings.data:
+        docs, _ = load_documents(source, limit=settings.limit or None)
+        pairs += list(zip(docs["article"], docs["abstract"], strict=True))
+    if not pairs:
+        raise ValueError(f"No usable documents in {settings.data}")
+    labelled = label_documents(pairs, config, settings.workers, settings.max_sentences)
+    if not labelled:
+        raise ValueError(f"No paper in {settings.data} has 3 or more sentences to learn from")
+    data = SentenceBatch.concat([d.batch for d in labelled])
+    labels = torch.from_numpy(np.concatenate([d.labels for d in labelled]))
+    features = torch.from_numpy(data.features)
+    hashes, offsets = torch.from_numpy(data.hashes), torch.from_numpy(data.offsets)
+    ends = torch.cat([offsets[1:], torch.tensor([len(hashes)])])
+    log.info(
+        "%d documents, %d sentences, %.1f%% in the oracle",
+        len(labelled),
+        len(labels),
+        100 * labels.mean().item(),
+    )
+
+    model = SalienceModel(config)
+    model.mean.copy_(features.mean(0))
+    model.std.copy_(features.std(0).clamp_min(1e-6))
+    optimizer = torch.optim.Adam(
+        [
+            {"params": model.mlp.parameters(), "lr": settings.lr},
+            {"params": model.words.parameters(), "lr": settings.word_lr},
+        ]
+    )
+    positive = labels.mean().clamp(1e-4, 0.5)
+    loss_fn = nn.BCEWithLogitsLoss(pos_weight=(1 - positive) / positive)
+    history = []
+    for epoch in range(settings.epochs):
+        order = torch.randperm(len(labels))
+        total = 0.0
+        for start in range(0, len(order), settings.batch_sentences):
+            rows = order[start : start + settings.batch_sentences]
+            bag, bag_offsets = select_bags(hashes, offsets, ends, rows)
+            logits = model(features[rows], bag, bag_offsets)
+            loss = loss_fn(logits, labels[rows])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(rows)
+        history.append(total / len(labels))
+        log.info("epoch %d: loss %.4f", epoch + 1, history[-1])
+    model.eval()
+    model.save(settings.out)
+    return {"documents": len(labelled), "sentences": len(labels), "loss": history}
