@@ -1,11 +1,13 @@
 """End-to-end time to summarize one typical paper with the default model.
 
-    python -m benchmarks.paper_latency [--model DIR] [--words 6000] [--repeats 3] [--json PATH]
+    python -m benchmarks.paper_latency [--model DIR] [--words 6000] [--repeats 3]
+        [--mode abstractive|extractive] [--json PATH]
 
 Takes the first arXiv validation paper with at least `--words` words, cut to that many and
 written as Markdown with its section headings (what a user would upload), then times loading
 the model once and `Summarizer.summarize` on the file (read, shorten, encode, decode with the
-model's default beam search) `--repeats` times. Prints the median of each stage.
+model's default beam search; or pick sentences, in extractive mode) `--repeats` times, in the
+model's default mode unless `--mode` says otherwise. Prints the median of each stage.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=str(VAL))
     parser.add_argument("--words", type=int, default=6000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--mode", default=None, choices=["abstractive", "extractive"])
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
 
@@ -59,18 +62,20 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         paper = Path(tmp) / "paper.md"
         paper.write_text(typical_paper(Path(args.data), args.words))
-        runs = [summarizer.summarize(paper) for _ in range(args.repeats)]
-    stages = ["read", "encode", "generate", "total"]
+        mode = args.mode or summarizer.defaults.mode
+        runs = [summarizer.summarize(paper, mode=mode) for _ in range(args.repeats)]
+    stages = [k for k in ("read", "extract", "encode", "generate", "total") if k in runs[0].seconds]
     medians = {k: statistics.median(r.seconds[k] for r in runs) for k in stages}
     last = runs[-1]
     print(f"model load (once): {load_s:.2f} s")
-    print(f"paper: {args.words} words, {last.input_tokens} tokens, encoder read "
+    print(f"paper: {args.words} words, {last.input_tokens} tokens, model read "
           f"{last.used_tokens} ({last.shortening or 'whole'})")  # fmt: skip
-    print(f"summary: {len(last.summary.split())} words, beams {summarizer.defaults.num_beams}")
+    how = "sentences picked" if mode == "extractive" else f"beams {summarizer.defaults.num_beams}"
+    print(f"summary ({mode}): {len(last.summary.split())} words, {how}")
     for k in stages:
         print(f"  {k:>8}: {medians[k]:6.2f} s (median of {args.repeats})")
     if args.json:
-        result = {"words": args.words, "load_s": load_s, "median_s": medians,
+        result = {"words": args.words, "mode": mode, "load_s": load_s, "median_s": medians,
                   "input_tokens": last.input_tokens, "used_tokens": last.used_tokens}  # fmt: skip
         Path(args.json).write_text(json.dumps(result, indent=2))
     return 0

@@ -16,10 +16,14 @@ def test_sentences_split_at_free_standing_end_marks_only():
     text = "we use e.g. lsh @xcite . results improve ( see fig . 2 ) ? yes !\nsecond line ."
     assert split_sentences(text) == [
         "we use e.g. lsh @xcite .",
-        "results improve ( see fig .",
-        "2 ) ?",
+        "results improve ( see fig . 2 ) ?",  # "fig ." is an abbreviation, not an end
         "yes !",
         "second line .",
+    ]
+    text = "as smith et al . showed in phys . rev . lett . the fit holds . so does eq . 3 ."
+    assert split_sentences(text) == [
+        "as smith et al . showed in phys . rev . lett . the fit holds .",
+        "so does eq . 3 .",
     ]
     assert split_sentences("") == [] and split_sentences("no end mark") == ["no end mark"]
 
