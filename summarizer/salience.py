@@ -189,20 +189,27 @@ class SalienceModel(nn.Module):
 
 
 def pick(
-    sentences: list[str], scores: np.ndarray, max_words: int, max_repeated: float = 0.5
+    sentences: list[str],
+    scores: np.ndarray,
+    max_words: int,
+    max_repeated: float = 0.5,
+    min_words: int = 6,
 ) -> list[str]:
-    """Sentences by falling score until `max_words` is reached (the last may cross it),
-    skipping any that would mostly say again what one already taken says: more than
-    `max_repeated` of its word trigrams in that sentence (0.5 measured best on validation,
-    against 0 = any shared trigram and no check). Returned in document order."""
+    """Sentences by falling score until `max_words` is reached (the last may cross it), in
+    document order. Skipped: fragments of under `min_words` words (unless the document has
+    nothing longer), and any sentence that would mostly say again what one already taken
+    says: more than `max_repeated` of its word trigrams in that sentence. Both measured on
+    validation: 6 words +0.8 ROUGE-1 on arXiv; 0.5 beat 0 (any shared trigram) and no check."""
+    tokens = [[w.lower() for w in words(s)] for s in sentences]
+    if not any(len(t) >= min_words for t in tokens):
+        min_words = 1
     chosen, taken, total = [], [], 0
     for i in sorted(range(len(sentences)), key=lambda i: (-scores[i], i)):
         if total >= max_words:
             break
-        tokens = [w.lower() for w in words(sentences[i])]
-        if not tokens:
+        if len(tokens[i]) < min_words:
             continue
-        trigrams = set(zip(tokens, tokens[1:], tokens[2:], strict=False))
+        trigrams = set(zip(tokens[i], tokens[i][1:], tokens[i][2:], strict=False))
         if trigrams and any(len(trigrams & t) > max_repeated * len(trigrams) for t in taken):
             continue
         chosen.append(i)

@@ -74,12 +74,15 @@ def test_sentence_inputs_describe_each_sentence():
 
 
 def test_pick_keeps_the_budget_document_order_and_no_repeats():
-    sentences = [f"{w} sentence {w} number {w} ." for w in "abcdef"]  # 6 words each
+    sentences = [f"{w} sentence {w} has number {w} ." for w in "abcdef"]  # 7 tokens each
     sentences[4] = sentences[1].replace(" .", " again .")  # says what sentence 1 says
     scores = np.array([0.0, 5.0, 1.0, 4.0, 4.5, 3.0])
-    assert pick(sentences, scores, max_words=12) == [sentences[1], sentences[3]]
-    assert pick(sentences, scores, max_words=13) == [sentences[1], sentences[3], sentences[5]]
+    assert pick(sentences, scores, max_words=14) == [sentences[1], sentences[3]]
+    assert pick(sentences, scores, max_words=15) == [sentences[1], sentences[3], sentences[5]]
     assert pick([], np.zeros(0), 10) == []
+    fragments = ["( fig . 2 ) .", "this sentence is long enough to be kept .", "and ) ."]
+    assert pick(fragments, np.array([9.0, 1.0, 8.0]), 20) == [fragments[1]]
+    assert pick(fragments[::2], np.array([1.0, 2.0]), 2) == ["and ) ."]  # nothing longer
 
 
 def write_cued(path, n: int):
