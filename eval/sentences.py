@@ -15,43 +15,11 @@ import re
 _BOUNDARY = re.compile(r"(?<=\s[.?!])\s+(?=\S)")
 
 # Words after which a free-standing "." does not end the sentence (compared in lower case).
-ABBREVIATIONS = frozenset(
-    [
-        "al",
-        "fig",
-        "figs",
-        "eq",
-        "eqs",
-        "ref",
-        "refs",
-        "sec",
-        "secs",
-        "tab",
-        "cf",
-        "vs",
-        "resp",
-        "approx",
-        "ca",
-        "vol",
-        "pp",
-        "no",
-        "nos",
-        "phys",
-        "rev",
-        "lett",
-        "astrophys",
-        "astron",
-        "nucl",
-        "j",
-        "proc",
-        "math",
-        "chem",
-        "biol",
-        "med",
-        "sci",
-        "ann",
-    ]
-)
+ABBREVIATIONS = frozenset({
+    "al", "fig", "figs", "eq", "eqs", "ref", "refs", "sec", "secs", "tab", "cf", "vs", "resp",
+    "approx", "ca", "vol", "pp", "no", "nos", "phys", "rev", "lett", "astrophys", "astron",
+    "nucl", "j", "proc", "math", "chem", "biol", "med", "sci", "ann",
+})  # fmt: skip
 
 
 def split_sentences(text: str) -> list[str]:
