@@ -318,7 +318,7 @@ class Summarizer:
     ) -> tuple[str, dict[str, float]]:
         """The salience model's pick of the sections' sentences, as readable text."""
         start = time.perf_counter()
-        sentences = list(dict.fromkeys(split_sentences(document.model_text(sections))))
+        sentences = document_sentences(document, sections)
         chosen = self.salience.extract(sentences, max_words) if sentences else []
         return readable("\n".join(chosen)), {"extract": time.perf_counter() - start}
 
@@ -483,6 +483,17 @@ def extractive_summary(
     source: str | os.PathLike | bytes | Document, name: str | None = None, max_words: int = 150
 ) -> str:
     """LexRank over the document's sentences, as readable text (for comparison)."""
-    document = load(source, name)
-    sentences = list(dict.fromkeys(split_sentences(document.model_text())))  # no repeats
+    sentences = document_sentences(load(source, name))
     return readable("\n".join(lexrank(sentences, max_words))) if sentences else ""
+
+
+def document_sentences(document: Document, sections: list[Section] | None = None) -> list[str]:
+    """The sentences of a document's sections (all by default) in the training data's style,
+    for extractive summaries: a section boundary always ends a sentence, a title standing
+    alone is not a sentence, and repeats are dropped."""
+    title = (document.title or "").strip()
+    sentences: dict[str, None] = {}
+    for section in document.sections if sections is None else sections:
+        if section.text.strip() and section.text.strip() != title:
+            sentences.update(dict.fromkeys(split_sentences(document.model_text([section]))))
+    return list(sentences)

@@ -14,6 +14,7 @@ from summarizer.api import (
     GenerationSettings,
     ModelNotFoundError,
     Summarizer,
+    document_sentences,
     extractive_summary,
     share_budget,
 )
@@ -269,6 +270,17 @@ def test_extractive_mode_summarizes_sections_too(summarizer):
         assert section.summary and all(
             line.startswith(f"The model {i} data") for line in section.summary.splitlines()
         )
+
+
+def test_document_sentences_end_at_sections_and_skip_a_lone_title():
+    sections = [
+        Section("", "A title"),
+        Section("Intro", "No end mark here"),
+        Section("Next", "Second part. Third part. Second part."),
+    ]
+    document = Document(name="p.txt", kind="text", title="A title", sections=sections)
+    assert document_sentences(document) == ["no end mark here", "second part .", "third part ."]
+    assert document_sentences(document, sections[2:]) == ["second part .", "third part ."]
 
 
 def test_extractive_mode_without_a_salience_model_says_how_to_get_one(summarizer):
