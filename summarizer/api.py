@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 LENGTHS = {"short": 96, "medium": 160, "long": 256}
 
 MODES = ("abstractive", "extractive")
+LEXRANK_MAX_SENTENCES = 2000
 # Extractive summaries' word budgets for the named lengths: about as many words as the decoder
 # writes in LENGTHS tokens (Cohan-style text runs at ~0.75 words per token).
 WORDS_PER_TOKEN = 0.75
@@ -482,8 +483,9 @@ def load(source: str | os.PathLike | bytes | Document, name: str | None = None) 
 def extractive_summary(
     source: str | os.PathLike | bytes | Document, name: str | None = None, max_words: int = 150
 ) -> str:
-    """LexRank over the document's sentences, as readable text (for comparison)."""
-    sentences = document_sentences(load(source, name))
+    """LexRank over the document's sentences (the first LEXRANK_MAX_SENTENCES: its similarity
+    matrix grows with the square of their number), as readable text (for comparison)."""
+    sentences = document_sentences(load(source, name))[:LEXRANK_MAX_SENTENCES]
     return readable("\n".join(lexrank(sentences, max_words))) if sentences else ""
 
 

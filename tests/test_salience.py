@@ -11,6 +11,7 @@ from nltk.stem import porter
 from rouge_score import tokenize
 
 from eval.baselines import oracle_indices, rouge_tokens
+from summarizer import salience
 from summarizer.cli import main
 from summarizer.salience import (
     FEATURES,
@@ -117,6 +118,18 @@ def test_train_salience_command_writes_the_model(tmp_path, capsys):
     assert "trained on 8 papers (128 sentences)" in capsys.readouterr().out
     sentences = cued_record(0, random.Random(5))["article_text"]
     assert len(SalienceModel.load(out).score(sentences)) == len(sentences)
+
+
+def test_long_documents_are_scored_in_blocks(monkeypatch):
+    model = SalienceModel()
+    for p in model.parameters():
+        p.data.normal_()
+    sentences = [f"sentence {i} says {w} ." for i, w in enumerate(TERMS * 2)]
+    monkeypatch.setattr(salience, "BLOCK_SENTENCES", 10)
+    scores = model.score(sentences)
+    assert scores.shape == (len(sentences),)
+    assert np.allclose(scores[:10], model.score(sentences[:10]))
+    assert np.allclose(scores[20:30], model.score(sentences[20:30]))
 
 
 def test_saved_model_scores_the_same_and_rejects_other_features(tmp_path):
