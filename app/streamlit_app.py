@@ -210,8 +210,11 @@ def model_slider(label: str, low, high, model_value, **options):
     return st.slider(label, low, high, min(max(model_value, low), high), **options)
 
 
-def input_controls(max_input_tokens: int) -> tuple[str, str, UploadedFile | None]:
-    """The Paste / Upload tabs; returns (active tab, pasted text, uploaded file or None)."""
+def input_controls(
+    max_input_tokens: int, key_sentences: bool
+) -> tuple[str, str, UploadedFile | None]:
+    """The Paste / Upload tabs, and what the model reads (`key_sentences`: whether it can pick
+    them); returns (active tab, pasted text, uploaded file or None)."""
     paste, upload = st.tabs([TAB_PASTE, TAB_UPLOAD], key="input_tab", on_change="rerun")
     with paste:
         text = st.text_area(
@@ -228,8 +231,9 @@ def input_controls(max_input_tokens: int) -> tuple[str, str, UploadedFile | None
             key="uploaded_file",
         )
     st.caption(
-        f"The model reads up to {max_input_tokens:,} tokens; longer papers are shortened "
-        "section by section (the result says how)."
+        ("Key sentences come from the whole paper. " if key_sentences else "")
+        + f"Written summaries read up to {max_input_tokens:,} tokens; longer papers are "
+        "shortened section by section (the result says how)."
     )
     active = st.session_state.get("input_tab") or TAB_PASTE
     return active, text or "", uploaded
@@ -417,7 +421,7 @@ def main() -> None:
 
     modes = ["extractive", "abstractive"] if summarizer.salience is not None else ["abstractive"]
     settings, per_section, lexrank = settings_controls(summarizer.defaults, modes)
-    active, text, uploaded = input_controls(summarizer.max_input_tokens)
+    active, text, uploaded = input_controls(summarizer.max_input_tokens, "extractive" in modes)
     if st.button("Summarize", type="primary", key="summarize", icon=":material/summarize:"):
         request = make_request(active, text, uploaded, settings, per_section)
         if request is not None:

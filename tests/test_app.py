@@ -172,6 +172,7 @@ def test_settings_change_the_request(fake):
 def test_summary_type_offers_key_sentences_only_with_a_salience_model(fake, monkeypatch):
     app = start()
     assert app.segmented_control(key="mode").options == ["Written by the model"]
+    assert not any("Key sentences come from" in c.value for c in app.caption)
 
     monkeypatch.setattr(FakeSummarizer, "salience", object())
     monkeypatch.setattr(FakeSummarizer, "defaults", GenerationSettings(mode="extractive"))
@@ -180,6 +181,7 @@ def test_summary_type_offers_key_sentences_only_with_a_salience_model(fake, monk
     control = app.segmented_control(key="mode")
     assert control.options == ["Key sentences", "Written by the model"]
     assert control.value == "extractive"  # the model's default
+    assert any("Key sentences come from the whole paper" in c.value for c in app.caption)
     app.text_area(key="pasted_text").input(PAPER)
     summarize(app)
     assert fake.instances[-1].calls[-1]["settings"].mode == "extractive"
