@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -13,6 +14,14 @@ import transformers
 
 from summarizer.configuration import PRESETS, TerraformerConfig
 from summarizer.modeling import count_parameters
+
+
+def from_args(cls, args: argparse.Namespace, **given):
+    """The dataclass `cls` with each field taken from the command-line argument of the same
+    name, except those `given` (converted values)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    values = {k: v for k, v in vars(args).items() if k in names}
+    return cls(**{**values, **given})
 
 
 def presets_table() -> str:
@@ -163,7 +172,7 @@ def add_export_parser(commands) -> None:
 def add_salience_parser(commands) -> None:
     p = commands.add_parser(
         "train-salience",
-        help="train the sentence-salience model (extractive summaries, input selection)",
+        help="train the sentence-salience model (key-sentence summaries)",
         description="Labels every paper with the greedy ROUGE oracle, fits the salience model "
         "and writes salience.safetensors + salience.json into --out (e.g. a model folder).",
     )
@@ -179,14 +188,7 @@ def run_train_salience(args: argparse.Namespace) -> int:
     from summarizer.salience import SalienceTraining, train_salience
 
     datasets.disable_progress_bars()
-    settings = SalienceTraining(
-        data=args.data,
-        out=args.out,
-        limit=args.limit,
-        epochs=args.epochs,
-        workers=args.workers,
-        seed=args.seed,
-    )
+    settings = from_args(SalienceTraining, args)
     try:
         result = train_salience(settings)
     except (ValueError, FileNotFoundError) as error:
@@ -203,19 +205,7 @@ def run_train_salience(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from summarizer.export import ExportSettings, export
 
-    settings = ExportSettings(
-        run=Path(args.run),
-        out=Path(args.out),
-        average=args.average,
-        dtype=args.dtype,
-        num_beams=args.num_beams,
-        no_repeat_ngram_size=args.no_repeat_ngram_size,
-        length_penalty=args.length_penalty,
-        max_new_tokens=args.max_new_tokens,
-        min_new_tokens=args.min_new_tokens,
-        repetition_penalty=args.repetition_penalty,
-        mode=args.mode,
-    )
+    settings = from_args(ExportSettings, args, run=Path(args.run), out=Path(args.out))
     try:
         print(export(settings))
     except (FileNotFoundError, ValueError) as error:
@@ -245,19 +235,7 @@ def run_summarize(args: argparse.Namespace) -> int:
     except ValueError:
         print(f"error: --shard must look like 0/4, got {args.shard!r}", file=sys.stderr)
         return 2
-    options = BatchOptions(
-        out=Path(args.out),
-        model=args.model,
-        recursive=args.recursive,
-        overwrite=args.overwrite,
-        jobs=args.jobs,
-        shard=shard,
-        length=args.length,
-        num_beams=args.num_beams,
-        mode=args.mode,
-        per_section=args.per_section,
-        max_input_tokens=args.max_input_tokens,
-    )
+    options = from_args(BatchOptions, args, out=Path(args.out), shard=shard)
     try:
         return run_batch(args.paths, options)
     except (UsageError, ModelNotFoundError) as error:
@@ -269,22 +247,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from eval.evaluate import EvalSettings, evaluate
 
     datasets.disable_progress_bars()
-    settings = EvalSettings(
-        data=args.data,
-        out=args.out,
-        checkpoint=args.checkpoint,
-        baseline=args.baseline,
-        mode=args.mode,
-        limit=args.limit,
-        max_words=args.max_words,
-        max_input_tokens=args.max_input_tokens,
-        max_new_tokens=args.max_new_tokens,
-        min_new_tokens=args.min_new_tokens,
-        num_beams=args.num_beams,
-        no_repeat_ngram_size=args.no_repeat_ngram_size,
-        length_penalty=args.length_penalty,
-        repetition_penalty=args.repetition_penalty,
-    )
+    settings = from_args(EvalSettings, args)
     try:
         metrics = evaluate(settings)
     except (ValueError, FileNotFoundError, OSError) as error:

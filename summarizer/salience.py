@@ -1,9 +1,9 @@
 """Sentence salience: a small model, trained from the extractive oracle, that scores how
 likely each sentence of a paper is to belong in its summary.
 
-It serves two purposes: extractive summaries (the best-scored sentences, in document order,
-without repeating themselves) and choosing what the encoder reads when a paper is longer than
-its input limit.
+It makes the extractive summaries: the best-scored sentences, in document order, without
+repeating themselves (`pick`). (Choosing the Terraformer's input with it was measured too: no
+gain while the abstractive model barely uses its input; see the model card.)
 
 A sentence's score is the sum of two parts:
 - an MLP over numeric features of the sentence in its document (position, length, LexRank
