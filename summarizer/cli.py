@@ -238,7 +238,7 @@ def run_summarize(args: argparse.Namespace) -> int:
     options = from_args(BatchOptions, args, out=Path(args.out), shard=shard)
     try:
         return run_batch(args.paths, options)
-    except (UsageError, ModelNotFoundError) as error:
+    except (UsageError, ModelNotFoundError, ValueError) as error:  # ValueError: a bad model
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -22,7 +22,6 @@ import itertools
 import json
 import logging
 import math
-import random
 import zlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -184,15 +183,27 @@ class SalienceModel(nn.Module):
 
     @classmethod
     def load(cls, directory: str | Path) -> SalienceModel:
+        """The model saved in `directory`; ValueError, saying how to replace it, when it is
+        unreadable or was trained on other features."""
         directory = Path(directory)
-        meta = json.loads((directory / CONFIG).read_text())
-        if meta.get("features") != list(FEATURES):
+        retrain = f"retrain it with python -m summarizer train-salience --out {directory}"
+        try:
+            meta = json.loads((directory / CONFIG).read_text())
+            config = SalienceConfig(**meta["config"])
+            state = load_file(directory / WEIGHTS)
+        except (OSError, ValueError, TypeError, KeyError) as error:  # JSON errors included
             raise ValueError(
-                f"{directory / CONFIG} was trained on other features; retrain it with "
-                f"python -m summarizer train-salience"
-            )
-        model = cls(SalienceConfig(**meta["config"]))
-        model.load_state_dict(load_file(directory / WEIGHTS))
+                f"Unreadable salience model in {directory} ({error}); {retrain}"
+            ) from error
+        if meta.get("features") != list(FEATURES):
+            raise ValueError(f"{directory / CONFIG} was trained on other features; {retrain}")
+        model = cls(config)
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as error:  # missing or misshapen tensors
+            raise ValueError(
+                f"Unreadable salience model in {directory} ({error}); {retrain}"
+            ) from error
         return model.eval()
 
 
@@ -290,7 +301,6 @@ def train_salience(settings: SalienceTraining) -> dict:
     save it into settings.out; returns a summary of the run."""
     from data.dataset import load_documents
 
-    random.seed(settings.seed)
     torch.manual_seed(settings.seed)
     config = SalienceConfig()
     pairs = []

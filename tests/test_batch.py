@@ -136,6 +136,11 @@ def test_extractive_mode_picks_sentences_and_needs_a_salience_model(tmp_path, pa
     for row in rows(out):
         assert row["status"] == "ok"
         assert row["summary"] and all(s in TEXT for s in row["summary"].splitlines())
+    broken = save_tiny_model(tmp_path / "broken")
+    SalienceModel().save(broken)
+    (broken / "salience.json").write_text("{")
+    assert run(broken, papers, "--out", tmp_path / "out2") == 2
+    assert "Unreadable salience model" in capsys.readouterr().err
 
 
 def test_missing_path_and_bad_length_exit_2(model_dir, tmp_path, capsys):

@@ -142,7 +142,15 @@ def test_saved_model_scores_the_same_and_rejects_other_features(tmp_path):
     meta = json.loads((tmp_path / "salience.json").read_text())
     meta["features"] = meta["features"][:-1]
     (tmp_path / "salience.json").write_text(json.dumps(meta))
-    with pytest.raises(ValueError, match="train-salience"):
+    with pytest.raises(ValueError, match=r"trained on other features.*train-salience"):
+        SalienceModel.load(tmp_path)
+    for broken in ("{not json", json.dumps({"features": list(FEATURES)})):
+        (tmp_path / "salience.json").write_text(broken)
+        with pytest.raises(ValueError, match=r"Unreadable salience model.*train-salience"):
+            SalienceModel.load(tmp_path)
+    SalienceModel(SalienceConfig(hidden=8)).save(tmp_path / "other")
+    (tmp_path / "salience.json").write_text((tmp_path / "other" / "salience.json").read_text())
+    with pytest.raises(ValueError, match="Unreadable salience model"):  # weights do not fit
         SalienceModel.load(tmp_path)
 
 
