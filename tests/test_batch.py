@@ -134,7 +134,7 @@ def test_extractive_mode_picks_sentences_and_needs_a_salience_model(tmp_path, pa
     SalienceModel().save(model)
     assert run(model, papers, "--out", out, "--mode", "extractive") == 0
     for row in rows(out):
-        assert row["status"] == "ok"
+        assert row["status"] == "ok" and row["mode"] == "extractive"
         assert row["summary"] and all(s in TEXT for s in row["summary"].splitlines())
     broken = save_tiny_model(tmp_path / "broken")
     SalienceModel().save(broken)
