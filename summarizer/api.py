@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 LENGTHS = {"short": 96, "medium": 160, "long": 256}
 
 MODES = ("abstractive", "extractive")
+# The LexRank comparison (`extractive_summary`) reads at most this many sentences.
 LEXRANK_MAX_SENTENCES = 2000
 # Extractive summaries' word budgets for the named lengths: about as many words as the decoder
 # writes in LENGTHS tokens (Cohan-style text runs at ~0.75 words per token).
@@ -264,7 +265,8 @@ class Summarizer:
         start = time.perf_counter()
         report("read", 0, 1)
         document = load(source, name)
-        if settings.mode == "extractive":  # reads the whole paper
+        extractive = settings.mode == "extractive"
+        if extractive:  # picks from the whole paper
             total = self.count_tokens(document.model_text())
             selection = Selection("", total, total, "")
         else:
@@ -272,7 +274,7 @@ class Summarizer:
         seconds = {"read": time.perf_counter() - start}
         report("read", 1, 1)
 
-        if settings.mode == "extractive":
+        if extractive:
             summary, timing = self.extract(document, document.sections, settings.max_words)
         else:
             summary, timing = self.generate(selection.text, settings, report, limit)
