@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import statistics
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,16 +37,18 @@ class EvalSettings:
     out: str
     checkpoint: str | None = None
     baseline: str | None = None  # lead | lexrank | textrank | oracle
-    mode: str = "abstractive"  # a checkpoint's: or "extractive" (its salience model)
     limit: int = 0
     max_words: int = 0  # extractive systems' word budget; 0 = median reference length
     max_input_tokens: int = 0  # 0 = the length the model was trained on
-    max_new_tokens: int = 256
-    min_new_tokens: int = 0
-    num_beams: int = 4
-    no_repeat_ngram_size: int = 3
-    length_penalty: float = 1.0
-    repetition_penalty: float = 1.0  # > 1 makes tokens already written less likely
+    # A checkpoint's mode and decoding; None: the checkpoint's own default, as the Summarizer
+    # would use it (its generation_config.json; see summarizer.api.model_defaults).
+    mode: str | None = None  # abstractive | extractive (its salience model)
+    max_new_tokens: int | None = None
+    min_new_tokens: int | None = None
+    num_beams: int | None = None
+    no_repeat_ngram_size: int | None = None
+    length_penalty: float | None = None
+    repetition_penalty: float | None = None  # > 1 makes tokens already written less likely
 
     def system(self) -> str:
         if self.baseline:
@@ -58,17 +60,37 @@ class EvalSettings:
         return self.mode == "extractive"
 
 
+def with_model_defaults(settings: EvalSettings) -> EvalSettings:
+    """A checkpoint run's unset (None) mode and decoding settings, taken from the checkpoint."""
+    if not settings.checkpoint:
+        return settings
+    from summarizer.api import model_defaults
+
+    model = model_defaults(Path(settings.checkpoint))
+    own = {
+        "mode": model.mode,
+        "max_new_tokens": model.max_new_tokens,
+        "min_new_tokens": model.min_new_tokens,
+        "num_beams": model.num_beams,
+        "no_repeat_ngram_size": model.no_repeat_ngram_size,
+        "length_penalty": model.length_penalty,
+        "repetition_penalty": model.repetition_penalty,
+    }
+    return replace(settings, **{k: v for k, v in own.items() if getattr(settings, k) is None})
+
+
 def evaluate(settings: EvalSettings) -> dict:
     """Summarize every document (skipping those already in predictions.jsonl), score, and
     write the metrics and report. Returns the metrics."""
     if bool(settings.checkpoint) == bool(settings.baseline):
         raise ValueError("Give exactly one of --checkpoint and --baseline")
-    if settings.mode not in ("abstractive", "extractive"):
+    if settings.mode not in (None, "abstractive", "extractive"):
         raise ValueError(f"mode must be abstractive or extractive, got {settings.mode!r}")
     if settings.baseline and settings.baseline not in (*BASELINES, "oracle"):
         raise ValueError(
             f"Unknown baseline {settings.baseline!r}; choose from {[*BASELINES, 'oracle']}"
         )
+    settings = with_model_defaults(settings)
     docs, report = load_documents(settings.data, limit=settings.limit or None)
     if len(docs) == 0:
         raise ValueError(f"No usable documents in {settings.data} ({report})")
@@ -162,7 +184,7 @@ def make_system(settings: EvalSettings, budget: int):
             out = model.generate(
                 input_ids=ids,
                 max_new_tokens=settings.max_new_tokens,
-                min_new_tokens=settings.min_new_tokens,
+                min_new_tokens=min(settings.min_new_tokens, settings.max_new_tokens),
                 num_beams=settings.num_beams,
                 no_repeat_ngram_size=settings.no_repeat_ngram_size,
                 length_penalty=settings.length_penalty,

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
-from transformers import StoppingCriteria, StoppingCriteriaList
+from transformers import GenerationConfig, StoppingCriteria, StoppingCriteriaList
 
 from data.ingest import Document, Section, read_document, read_pasted
 from data.normalize import cohan_style
@@ -182,12 +182,28 @@ def find_model_dir(path: str | os.PathLike | None = None) -> Path:
     return model_dir
 
 
-def summary_mode(model_dir: Path) -> str:
-    """The default mode a model folder names (generation_config.json's `summary_mode`, which
-    `export --mode` writes; HF's GenerationConfig does not keep keys it does not know)."""
+def model_defaults(model_dir: Path) -> GenerationSettings:
+    """The settings a model folder asks for: its generation_config.json (which `export`
+    writes), including our `summary_mode` key (HF's GenerationConfig drops keys it does not
+    know, so it is read from the file); "extractive" only when the folder has a salience
+    model."""
     path = model_dir / "generation_config.json"
     saved = json.loads(path.read_text()) if path.is_file() else {}
-    return saved.get("summary_mode") or "abstractive"
+    g = GenerationConfig(**saved)
+    mode = saved.get("summary_mode") or "abstractive"
+    if mode not in MODES or (mode == "extractive" and not is_salience_dir(model_dir)):
+        log.warning("%s: default mode %r is not available; using abstractive", model_dir, mode)
+        mode = "abstractive"
+    named = {tokens: name for name, tokens in LENGTHS.items()}
+    return GenerationSettings(
+        length=named.get(g.max_new_tokens, g.max_new_tokens or "medium"),
+        mode=mode,
+        min_new_tokens=g.min_new_tokens or 0,
+        num_beams=g.num_beams or 1,
+        no_repeat_ngram_size=g.no_repeat_ngram_size or 0,
+        length_penalty=float(g.length_penalty if g.length_penalty is not None else 1.0),
+        repetition_penalty=float(g.repetition_penalty or 1.0),
+    )
 
 
 class Summarizer:
@@ -215,22 +231,8 @@ class Summarizer:
         model_dir = find_model_dir(path)
         model = TerraformerForConditionalGeneration.from_pretrained(model_dir, dtype=torch.float32)
         tokenizer = load_tokenizer(model_dir)
-        g = model.generation_config
-        named = {tokens: name for name, tokens in LENGTHS.items()}
         salience = SalienceModel.load(model_dir) if is_salience_dir(model_dir) else None
-        mode = summary_mode(model_dir)
-        if mode not in MODES or (mode == "extractive" and salience is None):
-            log.warning("%s: default mode %r is not available; using abstractive", model_dir, mode)
-            mode = "abstractive"
-        defaults = GenerationSettings(
-            length=named.get(g.max_new_tokens, g.max_new_tokens or "medium"),
-            mode=mode,
-            min_new_tokens=g.min_new_tokens or 0,
-            num_beams=g.num_beams or 1,
-            no_repeat_ngram_size=g.no_repeat_ngram_size or 0,
-            length_penalty=float(g.length_penalty if g.length_penalty is not None else 1.0),
-            repetition_penalty=float(g.repetition_penalty or 1.0),
-        )
+        defaults = model_defaults(model_dir)
         log.info("loaded %s (%d input tokens)", model_dir, model.config.max_input_tokens)
         return cls(model, tokenizer, defaults, salience)
 

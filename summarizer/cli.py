@@ -69,21 +69,29 @@ def main(argv: list[str] | None = None) -> int:
     evaluate_parser.add_argument(
         "--mode",
         choices=["abstractive", "extractive"],
-        default="abstractive",
-        help="with --checkpoint: generate, or pick sentences with its salience model",
+        default=None,
+        help="with --checkpoint: generate, or pick sentences with its salience model "
+        "(default: the model's)",
     )
     evaluate_parser.add_argument("--limit", type=int, default=0, help="first N documents only")
-    for flag, kind, default in (
-        ("--max-words", int, 0),
-        ("--max-input-tokens", int, 0),
-        ("--max-new-tokens", int, 256),
-        ("--min-new-tokens", int, 0),
-        ("--num-beams", int, 4),
-        ("--no-repeat-ngram-size", int, 3),
-        ("--length-penalty", float, 1.0),
-        ("--repetition-penalty", float, 1.0),
+    evaluate_parser.add_argument(
+        "--max-words",
+        type=int,
+        default=0,
+        help="extractive word budget (default: median reference)",
+    )
+    evaluate_parser.add_argument(
+        "--max-input-tokens", type=int, default=0, help="default: what the model was trained on"
+    )
+    for flag, kind in (
+        ("--max-new-tokens", int),
+        ("--min-new-tokens", int),
+        ("--num-beams", int),
+        ("--no-repeat-ngram-size", int),
+        ("--length-penalty", float),
+        ("--repetition-penalty", float),
     ):
-        evaluate_parser.add_argument(flag, type=kind, default=default)
+        evaluate_parser.add_argument(flag, type=kind, default=None, help="default: the model's")
     add_summarize_parser(commands)
     add_export_parser(commands)
     add_salience_parser(commands)

@@ -1,6 +1,7 @@
 """The evaluate command: outputs, resume, baselines, checkpoints, compare, bad input."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -89,6 +90,31 @@ def test_checkpoint_extractive_run_uses_its_salience_model(tmp_path, data, capsy
         chosen = row["prediction"].splitlines()
         assert chosen and set(chosen) <= set(sentences[row["id"]])
         assert sum(len(s.split()) for s in chosen[:-1]) < 20  # the last may cross the budget
+
+
+def test_checkpoint_run_defaults_to_what_the_model_asks_for(tmp_path, data):
+    from summarizer.salience import SalienceModel
+    from tests.model_fixtures import save_tiny_model
+
+    checkpoint = save_tiny_model(tmp_path / "ckpt")
+    config = checkpoint / "generation_config.json"
+    asked = {"num_beams": 1, "max_new_tokens": 6, "min_new_tokens": 2,
+             "no_repeat_ngram_size": 2, "repetition_penalty": 1.3}  # fmt: skip
+    config.write_text(json.dumps({**json.loads(config.read_text()), **asked}))
+    run = EvalSettings(data=str(data), out=str(tmp_path / "a"), checkpoint=str(checkpoint), limit=2)
+    metrics = evaluate(run)
+    assert metrics["settings"]["mode"] == "abstractive"
+    assert asked.items() <= metrics["settings"].items()
+    assert (
+        evaluate(replace(run, out=str(tmp_path / "b"), num_beams=2))["settings"]["num_beams"] == 2
+    )
+
+    SalienceModel().save(checkpoint)
+    config.write_text(json.dumps({**json.loads(config.read_text()), "summary_mode": "extractive"}))
+    metrics = evaluate(replace(run, out=str(tmp_path / "c")))
+    assert metrics["system"].endswith("(extractive)")
+    metrics = evaluate(replace(run, out=str(tmp_path / "d"), mode="abstractive"))
+    assert not metrics["system"].endswith("(extractive)")
 
 
 def test_compare_prints_runs_side_by_side(tmp_path, data, capsys):
