@@ -1,8 +1,8 @@
 """Extractive baselines: Lead-k, LexRank, TextRank and a greedy ROUGE oracle.
 
 Each takes the document's sentences and a word budget and returns the chosen sentences in
-document order, stopping once the budget is reached (the last sentence may cross it), so
-summaries have about the length of the references they are compared with.
+document order, stopping once the budget is reached (the last sentence may cross it by up to
+10%), so summaries have about the length of the references they are compared with.
 """
 
 from __future__ import annotations
@@ -12,12 +12,16 @@ import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 from nltk.stem.porter import PorterStemmer
 
 Sentences = list[str]
+# Extractive summaries may end up to 10% past their word budget, no further: on validation
+# this scored ROUGE-1 +0.4 to +0.8 over letting the last sentence cross it freely (LexRank and
+# the salience model alike), with summaries closer to the length asked for.
+OVERSHOOT = 1.1
 _NON_ALPHANUMERIC = re.compile(r"[^a-z0-9]+")
 
 
@@ -174,12 +178,25 @@ def take_by_score(sentences: Sentences, scores: np.ndarray, max_words: int) -> S
     return take_in_order(sentences, order, max_words)
 
 
-def take_in_order(sentences: Sentences, order, max_words: int) -> Sentences:
-    """Pick sentences in `order` until `max_words` is reached; return them in document order."""
-    chosen, total = [], 0
+def take_in_order(
+    sentences: Sentences,
+    order: Iterable[int],
+    max_words: int,
+    accept: Callable[[int, list[int]], bool] | None = None,
+) -> Sentences:
+    """Pick sentences in `order` until `max_words` is reached; return them in document order.
+    A sentence that would take the summary more than OVERSHOOT past the budget is passed over
+    for a shorter one (the first one is always taken); `accept(i, chosen)` may refuse others."""
+    chosen: list[int] = []
+    total = 0
     for i in order:
         if total >= max_words:
             break
+        n = len(sentences[i].split())
+        if chosen and total + n > OVERSHOOT * max_words:
+            continue
+        if accept is not None and not accept(i, chosen):
+            continue
         chosen.append(i)
-        total += len(sentences[i].split())
+        total += n
     return [sentences[i] for i in sorted(chosen)]

@@ -1,6 +1,6 @@
 """Offline sentence splitting and the extractive baselines."""
 
-from eval.baselines import lead, lexrank, oracle, pagerank, textrank
+from eval.baselines import lead, lexrank, oracle, pagerank, take_in_order, textrank
 from eval.rouge import rouge_f1
 from eval.sentences import split_sentences
 
@@ -30,8 +30,21 @@ def test_sentences_split_at_free_standing_end_marks_only():
 
 def test_lead_takes_the_first_sentences_up_to_the_budget():
     sentences = ["a b c .", "d e f .", "g h i ."]
-    assert lead(sentences, max_words=5) == ["a b c .", "d e f ."]  # 4 tokens, then 8
+    assert lead(sentences, max_words=8) == ["a b c .", "d e f ."]  # 4 tokens, then 8
     assert lead(sentences, max_words=4) == ["a b c ."]
+    assert lead(sentences, max_words=2) == ["a b c ."]  # the first is always taken
+
+
+def test_budget_may_be_crossed_by_a_tenth_at_most():
+    sentences = ["a b c d e f g h i .", "long " * 9 + "sentence .", "k l ."]
+    # 10 words, then 11 more would reach 21 > 1.1 * 18: the 3-word sentence is taken instead
+    assert take_in_order(sentences, [0, 1, 2], max_words=18) == [sentences[0], sentences[2]]
+    assert take_in_order(sentences, [0, 1, 2], max_words=20) == sentences[:2]  # 21 <= 22
+
+    def refuse_second(i: int, chosen: list[int]) -> bool:
+        return i != 1
+
+    assert take_in_order(sentences, [0, 1, 2], 20, refuse_second) == [sentences[0], sentences[2]]
 
 
 def test_lexrank_and_textrank_prefer_central_sentences_over_an_outlier():
