@@ -295,11 +295,10 @@ class SalienceTraining:
 
 
 def train_salience(settings: SalienceTraining) -> dict:
-    """Label the papers with the oracle, fit the model (binary cross-entropy per sentence),
-    save it into settings.out; returns a summary of the run."""
+    """Label the papers with the oracle, fit the model, save it into settings.out; returns a
+    summary of the run."""
     from data.dataset import load_documents
 
-    torch.manual_seed(settings.seed)
     config = SalienceConfig()
     pairs = []
     for source in settings.data:
@@ -310,6 +309,18 @@ def train_salience(settings: SalienceTraining) -> dict:
     labelled = label_documents(pairs, config, settings.workers, settings.max_sentences)
     if not labelled:
         raise ValueError(f"No paper in {settings.data} has 3 or more sentences to learn from")
+    model, history = fit_salience(labelled, settings, config)
+    model.save(settings.out)
+    sentences = sum(len(d.labels) for d in labelled)
+    return {"documents": len(labelled), "sentences": sentences, "loss": history}
+
+
+def fit_salience(
+    labelled: list[LabelledDocument], settings: SalienceTraining, config: SalienceConfig
+) -> tuple[SalienceModel, list[float]]:
+    """A model fitted to labelled papers (binary cross-entropy per sentence, positives
+    weighted by their rarity), and its mean loss per epoch."""
+    torch.manual_seed(settings.seed)
     data = SentenceBatch.concat([d.batch for d in labelled])
     labels = torch.from_numpy(np.concatenate([d.labels for d in labelled]))
     features = torch.from_numpy(data.features)
@@ -348,6 +359,4 @@ def train_salience(settings: SalienceTraining) -> dict:
             total += loss.item() * len(rows)
         history.append(total / len(labels))
         log.info("epoch %d: loss %.4f", epoch + 1, history[-1])
-    model.eval()
-    model.save(settings.out)
-    return {"documents": len(labelled), "sentences": len(labels), "loss": history}
+    return model.eval(), history
