@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from summarizer.api import MODES
 from summarizer.modeling import TerraformerForConditionalGeneration
 from summarizer.salience import is_salience_dir
 from summarizer.tokenizer import load_tokenizer
@@ -58,8 +59,8 @@ def export(settings: ExportSettings) -> Path:
         raise ValueError("min_new_tokens must be between 0 and max_new_tokens")
     if settings.repetition_penalty < 1.0:
         raise ValueError("repetition_penalty must be at least 1 (1 = none)")
-    if settings.mode not in ("abstractive", "extractive"):
-        raise ValueError(f"mode must be abstractive or extractive, got {settings.mode!r}")
+    if settings.mode not in MODES:
+        raise ValueError(f"mode must be one of {list(MODES)}, got {settings.mode!r}")
     if settings.mode == "extractive" and not is_salience_dir(settings.out):
         raise ValueError(
             f"--mode extractive: {settings.out} holds no salience model; write one there first "
