@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +17,11 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `streamlit run` from anywhere
-
 from data.ingest import MAX_BYTES, Document, IngestError, read_pasted
 from summarizer import api
-from summarizer.api import LENGTHS, GenerationSettings, SummaryResult
+from summarizer.api import SummaryResult
 from summarizer.paths import MODEL_ENV_VAR, default_model_dir, is_model_dir
+from summarizer.settings import LENGTHS, GenerationSettings
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import summarizer.batch as batch
 from summarizer.batch import BatchOptions, run_batch
+from tests.model_fixtures import save_tiny_model
 
 MiB = 2**20
 
@@ -79,9 +80,6 @@ def main(argv: list[str] | None = None) -> int:
         write_papers(root / "papers", args.files)
         model = args.model
         if model is None:
-            sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-            from tests.model_fixtures import save_tiny_model
-
             model = str(save_tiny_model(root / "model"))
         start = rss_bytes()
         batch.summarize_item = measured

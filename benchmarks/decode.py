@@ -30,7 +30,7 @@ from transformers import (
 )
 
 from summarizer import TerraformerConfig, TerraformerForConditionalGeneration
-from summarizer.modeling import count_parameters
+from summarizer.model.sizing import count_parameters, dense_twin, variant
 
 FULL = {"encoder_attention": "full", "decoder_attention": "full"}
 DENSE_FF = {"ff_sparsity": 0, "ff_lowrank": None}
@@ -40,11 +40,11 @@ def variants(preset: str) -> dict[str, TerraformerConfig]:
     """The five configurations of the paper's Table 1 (plus LSH), parameter-matched."""
     base = TerraformerConfig.preset(preset)
     return {
-        "dense": base.dense_twin(),
-        "+sparse FF": base.variant(qkv_sparsity=0, loss_sparsity=0, **FULL),
-        "+sparse QKV": base.variant(loss_sparsity=0, **DENSE_FF, **FULL),
-        "+both": base.variant(loss_sparsity=0, **FULL),
-        "terraformer": base.variant(encoder_attention="lsh", decoder_attention="lsh"),
+        "dense": dense_twin(base),
+        "+sparse FF": variant(base, qkv_sparsity=0, loss_sparsity=0, **FULL),
+        "+sparse QKV": variant(base, loss_sparsity=0, **DENSE_FF, **FULL),
+        "+both": variant(base, loss_sparsity=0, **FULL),
+        "terraformer": variant(base, encoder_attention="lsh", decoder_attention="lsh"),
     }
 
 

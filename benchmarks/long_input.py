@@ -54,7 +54,7 @@ from transformers.models.led.modeling_led import LEDEncoder
 from benchmarks.decode import build
 from benchmarks.memory import MiB, rss_now
 from summarizer import TerraformerConfig
-from summarizer.modeling import Residual
+from summarizer.model.modeling import Residual
 from summarizer.seed import set_seed
 
 GiB = 2**30

@@ -17,8 +17,9 @@ import time
 
 import torch
 
-from summarizer import TerraformerConfig, TerraformerForConditionalGeneration
-from summarizer.modeling import count_parameters
+from summarizer import TerraformerForConditionalGeneration
+from summarizer.model import sizing
+from summarizer.model.sizing import count_parameters
 from summarizer.seed import set_seed
 
 
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
     variants = {}
     for name, dense in (("terraformer", False), ("dense twin", True)):
-        config = TerraformerConfig.preset(args.preset, dense=dense)
+        config = sizing.preset(args.preset, dense=dense)
         model = TerraformerForConditionalGeneration(config).to(args.device).train()
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
         variants[name] = (config, model, optimizer)

@@ -1,4 +1,5 @@
-"""Reading Cohan et al. (2018) records: `.jsonl`, `.jsonl.gz`, the original `train.txt` /
+"""The one reader of Cohan et al. (2018) records (training data here, user files in
+`data.ingest`): `.jsonl`, `.jsonl.gz`, the original `train.txt` /
 `val.txt` / `test.txt` files, or folders of them.
 
 Malformed records are never fatal: each comes out with a `problem` saying what was wrong, so
@@ -8,6 +9,7 @@ callers can skip and count them.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,13 +35,34 @@ def find_files(path: str | Path) -> list[Path]:
     return files
 
 
-def open_text(path: Path):
+def open_text(path: Path) -> io.TextIOBase:
     """Open a plain or gzipped text file (detected by content, not by name)."""
     with open(path, "rb") as f:
         gzipped = f.read(2) == b"\x1f\x8b"
     if gzipped:
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")
+        return gzip.open(path, "rt", encoding="utf-8-sig", errors="replace")
+    return open(path, encoding="utf-8-sig", errors="replace")
+
+
+def parse_record(line: str) -> dict | str:
+    """One line of a record file as its JSON object, or a short reason why it is not a usable
+    record. A usable record has `article_text`, a list of strings; its `abstract_text` is
+    either a list of strings or replaced by None."""
+    try:
+        record = json.loads(line)
+    except (json.JSONDecodeError, RecursionError):
+        return "not JSON"
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    article = record.get("article_text")
+    if not isinstance(article, list):
+        return "missing article_text list"
+    if not all(isinstance(s, str) for s in article):
+        return "non-text sentences"
+    abstract = record.get("abstract_text")
+    if not (isinstance(abstract, list) and all(isinstance(s, str) for s in abstract)):
+        record["abstract_text"] = None
+    return record
 
 
 def read_records(path: Path) -> Iterator[dict]:
@@ -61,20 +84,15 @@ def read_records(path: Path) -> Iterator[dict]:
 
 
 def parse_line(line: str, where: str, default_source: str) -> dict:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError:
-        return row(where, "", "", default_source, "not JSON")
-    if not isinstance(record, dict):
-        return row(where, "", "", default_source, "not a JSON object")
+    record = parse_record(line)
+    if isinstance(record, str):
+        return row(where, "", "", default_source, record)
     ident = str(record.get("article_id") or where)
     source = str(record.get("source") or default_source)
-    article, abstract = record.get("article_text"), record.get("abstract_text")
-    if not isinstance(article, list) or not isinstance(abstract, list):
-        return row(ident, "", "", source, "missing article_text or abstract_text list")
-    if not all(isinstance(s, str) for s in article + abstract):
-        return row(ident, "", "", source, "non-text sentences")
-    article_text, abstract_text = join_article(article), join_summary(abstract)
+    if record["abstract_text"] is None:
+        return row(ident, "", "", source, "missing abstract_text list")
+    article_text = join_article(record["article_text"])
+    abstract_text = join_summary(record["abstract_text"])
     if not article_text:
         return row(ident, "", abstract_text, source, "empty article")
     if not abstract_text:

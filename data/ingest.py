@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import codecs
 import errno
-import gzip
 import io
-import json
 import logging
 import os
 import re
@@ -27,6 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from data import cohan
 from data.normalize import LATEX_MATH, cohan_style, join_summary, normalize_text
 
 log = logging.getLogger(__name__)
@@ -301,7 +300,7 @@ _MARKDOWN_HEADING = re.compile(r"^#{1,6} \S", re.M)
 def _detect_text_kind(text: str, name: str) -> str:
     lower = name.lower()
     first_line = text.lstrip("\ufeff \t\r\n").split("\n", 1)[0]
-    if first_line.startswith("{") and _cohan_record(first_line) is not None:
+    if first_line.startswith("{") and not isinstance(cohan.parse_record(first_line), str):
         return "cohan"
     if lower.endswith((".tex", ".latex")) or _LATEX_SIGNS.search(text):
         return "latex"
@@ -769,25 +768,14 @@ def _strip_braces_keep_cites(text: str) -> str:
 # --- Cohan jsonl --------------------------------------------------------------------------------
 
 
-def _cohan_record(line: str) -> dict | None:
-    try:
-        record = json.loads(line)
-    except (json.JSONDecodeError, RecursionError):
-        return None
-    if not isinstance(record, dict) or "article_text" not in record:
-        return None
-    return record
-
-
 def _cohan_document(line: str, name: str) -> Document | None:
     if not line.strip():
         return None
-    record = _cohan_record(line)
-    article = record.get("article_text") if record else None
-    if not isinstance(article, list) or not all(isinstance(s, str) for s in article):
-        log.warning("%s: skipped a line that is not a usable Cohan record", name)
+    record = cohan.parse_record(line)
+    if isinstance(record, str):
+        log.warning("%s: skipped a line that is not a usable Cohan record (%s)", name, record)
         return None
-    body = normalize_text(" ".join(article))
+    body = normalize_text(" ".join(record["article_text"]))
     if not body:
         log.warning("%s: skipped a Cohan record with an empty article", name)
         return None
@@ -807,35 +795,26 @@ def _cohan_document(line: str, name: str) -> Document | None:
         ]
         if normalize_text(" ".join(s.text for s in split)) == body:
             sections = [s for s in split if s.text]
-    abstract_sentences = record.get("abstract_text")
     abstract = None
-    if isinstance(abstract_sentences, list) and all(isinstance(s, str) for s in abstract_sentences):
-        abstract = join_summary(abstract_sentences) or None
+    if record["abstract_text"] is not None:
+        abstract = join_summary(record["abstract_text"]) or None
     return Document(name=ident, kind="cohan", title=None, sections=sections, abstract=abstract)
-
-
-def _open_maybe_gzip(path: Path) -> io.TextIOBase:
-    with open(path, "rb") as handle:
-        gzipped = handle.read(2) == b"\x1f\x8b"
-    if gzipped:
-        return gzip.open(path, "rt", encoding="utf-8-sig", errors="replace")
-    return open(path, encoding="utf-8-sig", errors="replace")
 
 
 def _is_cohan_file(path: Path, name: str) -> bool:
     if not path.name.lower().endswith((".jsonl", ".jsonl.gz", ".json", ".gz")):
         return False
     try:
-        with _open_maybe_gzip(path) as handle:
+        with cohan.open_text(path) as handle:
             first = handle.readline(16 * 1024 * 1024)
     except (OSError, EOFError, UnicodeError):
         return False  # read_document will say what is wrong
-    return _cohan_record(first) is not None
+    return not isinstance(cohan.parse_record(first), str)
 
 
 def _stream_cohan(path: Path, name: str) -> Iterator[Document]:
     try:
-        with _open_maybe_gzip(path) as handle:
+        with cohan.open_text(path) as handle:
             for line in handle:
                 doc = _cohan_document(line, name)
                 if doc:

@@ -18,12 +18,18 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from data.dataset import load_documents
-from eval.baselines import BASELINES, oracle
+from data.sentences import split_sentences
+from eval.oracle import oracle
 from eval.rouge import ROUGE_TYPES, bootstrap_ci, rouge_per_document
-from eval.sentences import split_sentences
+from summarizer.extractive import BASELINES
+from summarizer.model.modeling import TerraformerForConditionalGeneration
+from summarizer.model.tokenizer import load_tokenizer
+from summarizer.salience import SalienceModel, is_salience_dir
+from summarizer.settings import read_model_settings
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +47,7 @@ class EvalSettings:
     max_words: int = 0  # extractive systems' word budget; 0 = median reference length
     max_input_tokens: int = 0  # 0 = the length the model was trained on
     # A checkpoint's mode and decoding; None: the checkpoint's own default, as the Summarizer
-    # would use it (its generation_config.json; see summarizer.api.model_defaults).
+    # would use it (its generation_config.json; see summarizer.settings.read_model_settings).
     mode: str | None = None  # abstractive | extractive (its salience model)
     max_new_tokens: int | None = None
     min_new_tokens: int | None = None
@@ -64,9 +70,7 @@ def with_model_defaults(settings: EvalSettings) -> EvalSettings:
     """A checkpoint run's unset (None) mode and decoding settings, taken from the checkpoint."""
     if not settings.checkpoint:
         return settings
-    from summarizer.api import model_defaults
-
-    model = model_defaults(Path(settings.checkpoint))
+    model = read_model_settings(settings.checkpoint)
     own = {
         "mode": model.mode,
         "max_new_tokens": model.max_new_tokens,
@@ -149,8 +153,6 @@ def make_system(settings: EvalSettings, budget: int):
         method = BASELINES[settings.baseline]
         return lambda article, reference: "\n".join(method(split_sentences(article), budget))
     if settings.extractive:
-        from summarizer.salience import SalienceModel, is_salience_dir
-
         if not is_salience_dir(settings.checkpoint):
             raise FileNotFoundError(
                 f"No salience model in {settings.checkpoint}; train one with "
@@ -160,11 +162,6 @@ def make_system(settings: EvalSettings, budget: int):
         return lambda article, reference: "\n".join(
             salience.extract(split_sentences(article), budget)
         )
-
-    import torch
-
-    from summarizer.modeling import TerraformerForConditionalGeneration
-    from summarizer.tokenizer import load_tokenizer
 
     # float32: a shipped model may be stored in bf16, which CPUs multiply slowly.
     model = TerraformerForConditionalGeneration.from_pretrained(

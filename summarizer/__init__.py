@@ -1,15 +1,9 @@
-"""Long-document summarization of scientific papers with a Terraformer encoder-decoder."""
+"""Long-document summarization of scientific papers with a Terraformer encoder-decoder.
 
-from transformers import AutoConfig, AutoModelForSeq2SeqLM
+`summarizer.model` is the Terraformer, `summarizer.training` makes models, and the modules here
+are the product built on them: the `Summarizer` (api), extractive models, batch and the CLI.
+"""
 
-from summarizer.configuration import PRESETS, TerraformerConfig
-from summarizer.modeling import TerraformerForConditionalGeneration
-
-# Registration happens on import, so AutoModelForSeq2SeqLM.from_pretrained(dir) works offline
-# for any directory written by save_pretrained.
-AutoConfig.register(TerraformerConfig.model_type, TerraformerConfig, exist_ok=True)
-AutoModelForSeq2SeqLM.register(
-    TerraformerConfig, TerraformerForConditionalGeneration, exist_ok=True
-)
+from summarizer.model import PRESETS, TerraformerConfig, TerraformerForConditionalGeneration
 
 __all__ = ["PRESETS", "TerraformerConfig", "TerraformerForConditionalGeneration"]

@@ -17,7 +17,6 @@ Documents longer than the model's input limit are shortened section by section (
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -27,30 +26,27 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
-from transformers import GenerationConfig, StoppingCriteria, StoppingCriteriaList
+from transformers import StoppingCriteria, StoppingCriteriaList
 
 from data.ingest import Document, Section, read_document, read_pasted
 from data.normalize import cohan_style
-from eval.baselines import lexrank
-from eval.sentences import split_sentences
-from summarizer.modeling import TerraformerForConditionalGeneration
+from data.sentences import split_sentences
+from summarizer.extractive import lexrank
+from summarizer.model.modeling import TerraformerForConditionalGeneration
+from summarizer.model.tokenizer import load_tokenizer
 from summarizer.paths import MODEL_ENV_VAR, default_model_dir, is_model_dir
 from summarizer.readable import readable
 from summarizer.salience import SalienceModel, is_salience_dir
-from summarizer.tokenizer import load_tokenizer
+from summarizer.settings import (
+    LENGTHS,
+    GenerationSettings,
+    read_model_settings,
+)
 
 log = logging.getLogger(__name__)
 
-# Summary lengths users pick by name, as the most new tokens the decoder may write.
-LENGTHS = {"short": 96, "medium": 160, "long": 256}
-
-MODES = ("abstractive", "extractive")
 # The LexRank comparison (`extractive_summary`) reads at most this many sentences.
 LEXRANK_MAX_SENTENCES = 2000
-# Extractive summaries' word budgets for the named lengths: about as many words as the decoder
-# writes in LENGTHS tokens (Cohan-style text runs at ~0.75 words per token).
-WORDS_PER_TOKEN = 0.75
-
 # progress(stage, done, total): stage is "read", "encode", "generate" (done = tokens written
 # so far, total = the most it may write) or "sections" (done = sections summarized).
 Progress = Callable[[str, int, int], None]
@@ -61,60 +57,6 @@ MIN_SECTION_TOKENS = 64
 
 class ModelNotFoundError(FileNotFoundError):
     """No model directory where one was expected; the message says how to get one."""
-
-
-@dataclass(frozen=True)
-class GenerationSettings:
-    """How the summary is made: the mode, its length, and the decoder's search settings
-    (which extractive summaries ignore)."""
-
-    length: str | int = "medium"  # a name in LENGTHS, or the most new tokens
-    mode: str = "abstractive"  # or "extractive": the paper's own most salient sentences
-    num_beams: int = 4
-    no_repeat_ngram_size: int = 3  # 0 = allow repeats
-    length_penalty: float = 1.0  # > 1 favours longer beams
-    repetition_penalty: float = 1.0  # > 1 makes tokens already written less likely
-    min_new_tokens: int = 0  # write at least this many tokens, or the whole length if shorter
-
-    @property
-    def max_new_tokens(self) -> int:
-        if isinstance(self.length, str):
-            return LENGTHS[self.length]
-        return self.length
-
-    @property
-    def max_words(self) -> int:
-        """An extractive summary's word budget: about the words of max_new_tokens."""
-        return max(1, round(WORDS_PER_TOKEN * self.max_new_tokens))
-
-    @property
-    def least_new_tokens(self) -> int:
-        """The minimum actually asked of the decoder: min_new_tokens, capped at the length
-        (so a model whose default minimum is 160 tokens still writes a "short" summary)."""
-        return min(self.min_new_tokens, self.max_new_tokens)
-
-    def validate(self) -> None:
-        """Raise ValueError, naming the setting to change, for settings that cannot work."""
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {list(MODES)}, got {self.mode!r}")
-        if isinstance(self.length, str) and self.length not in LENGTHS:
-            raise ValueError(f"length must be one of {sorted(LENGTHS)} or a number of tokens")
-        if isinstance(self.length, bool) or not isinstance(self.length, str | int):
-            raise ValueError(f"length must be a name or an int, got {self.length!r}")
-        if not 1 <= self.max_new_tokens <= 4096:
-            raise ValueError(f"length must be 1-4096 tokens, got {self.max_new_tokens}")
-        if not 1 <= self.num_beams <= 16:
-            raise ValueError(f"num_beams must be 1-16, got {self.num_beams}")
-        if self.no_repeat_ngram_size < 0:
-            raise ValueError("no_repeat_ngram_size must be >= 0 (0 allows repeats)")
-        if not 0.0 < self.length_penalty <= 10.0:
-            raise ValueError(f"length_penalty must be in (0, 10], got {self.length_penalty}")
-        if not 1.0 <= self.repetition_penalty <= 10.0:
-            raise ValueError(
-                f"repetition_penalty must be in [1, 10] (1 = none), got {self.repetition_penalty}"
-            )
-        if not 0 <= self.min_new_tokens <= 4096:
-            raise ValueError(f"min_new_tokens must be 0-4096, got {self.min_new_tokens}")
 
 
 @dataclass
@@ -182,30 +124,6 @@ def find_model_dir(path: str | os.PathLike | None = None) -> Path:
     return model_dir
 
 
-def model_defaults(model_dir: Path) -> GenerationSettings:
-    """The settings a model folder asks for: its generation_config.json (which `export`
-    writes), including our `summary_mode` key (HF's GenerationConfig drops keys it does not
-    know, so it is read from the file); "extractive" only when the folder has a salience
-    model."""
-    path = model_dir / "generation_config.json"
-    saved = json.loads(path.read_text()) if path.is_file() else {}
-    g = GenerationConfig(**saved)
-    mode = saved.get("summary_mode") or "abstractive"
-    if mode not in MODES or (mode == "extractive" and not is_salience_dir(model_dir)):
-        log.warning("%s: default mode %r is not available; using abstractive", model_dir, mode)
-        mode = "abstractive"
-    named = {tokens: name for name, tokens in LENGTHS.items()}
-    return GenerationSettings(
-        length=named.get(g.max_new_tokens, g.max_new_tokens or "medium"),
-        mode=mode,
-        min_new_tokens=g.min_new_tokens or 0,
-        num_beams=g.num_beams or 1,
-        no_repeat_ngram_size=g.no_repeat_ngram_size or 0,
-        length_penalty=float(g.length_penalty if g.length_penalty is not None else 1.0),
-        repetition_penalty=float(g.repetition_penalty or 1.0),
-    )
-
-
 class Summarizer:
     """A trained model and its tokenizer, ready to summarize documents."""
 
@@ -232,7 +150,7 @@ class Summarizer:
         model = TerraformerForConditionalGeneration.from_pretrained(model_dir, dtype=torch.float32)
         tokenizer = load_tokenizer(model_dir)
         salience = SalienceModel.load(model_dir) if is_salience_dir(model_dir) else None
-        defaults = model_defaults(model_dir)
+        defaults = read_model_settings(model_dir)
         log.info("loaded %s (%d input tokens)", model_dir, model.config.max_input_tokens)
         return cls(model, tokenizer, defaults, salience)
 
@@ -346,15 +264,8 @@ class Summarizer:
             out = self.model.generate(
                 input_ids=ids,
                 encoder_outputs=encoded,
-                max_new_tokens=max_new,
-                min_new_tokens=settings.least_new_tokens,
-                num_beams=settings.num_beams,
-                no_repeat_ngram_size=settings.no_repeat_ngram_size,
-                length_penalty=settings.length_penalty,
-                repetition_penalty=settings.repetition_penalty,
-                early_stopping=settings.num_beams > 1,  # a beam-search flag only
-                do_sample=False,
                 stopping_criteria=StoppingCriteriaList([TokenCounter(report, max_new)]),
+                **settings.generate_kwargs(),
             )
             t2 = time.perf_counter()
         written = out.shape[1] - 1  # minus the decoder start token

@@ -27,7 +27,10 @@ import torch
 from tqdm import tqdm
 
 from data.ingest import IngestError, read_documents
+from summarizer.api import Summarizer, find_model_dir
 from summarizer.paths import write_atomically
+from summarizer.salience import is_salience_dir
+from summarizer.settings import GenerationSettings
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +122,6 @@ _LOADED_FROM: str | None = None
 
 def init_worker(model: str | None, threads: int) -> None:
     global _SUMMARIZER, _LOADED_FROM
-    from summarizer.api import Summarizer
-
     torch.set_num_threads(threads)
     if _SUMMARIZER is None or model != _LOADED_FROM:
         _SUMMARIZER = Summarizer.from_pretrained(model)
@@ -205,8 +206,6 @@ def run_batch(paths: list[str], options: BatchOptions) -> int:
     if options.max_input_tokens is not None and options.max_input_tokens < 16:
         raise UsageError("--max-input-tokens must be at least 16")
     try:
-        from summarizer.api import GenerationSettings
-
         beams = 1 if options.num_beams is None else options.num_beams
         mode = options.mode or "abstractive"
         GenerationSettings(length=options.length, num_beams=beams, mode=mode).validate()
@@ -215,9 +214,6 @@ def run_batch(paths: list[str], options: BatchOptions) -> int:
     items = find_inputs(paths, options.recursive)[index::count]
     if not items:
         raise UsageError("nothing to summarize: no .pdf/.txt/.md/.tex/.jsonl files found")
-    from summarizer.api import find_model_dir
-    from summarizer.salience import is_salience_dir
-
     model_dir = find_model_dir(options.model)  # fail before loading it or starting workers
     if options.mode == "extractive" and not is_salience_dir(model_dir):
         raise UsageError(

@@ -12,8 +12,9 @@ from pathlib import Path
 import datasets
 import transformers
 
-from summarizer.configuration import PRESETS, TerraformerConfig
-from summarizer.modeling import count_parameters
+from summarizer.model.configuration import PRESETS, TerraformerConfig
+from summarizer.model.sizing import count_parameters, dense_twin
+from summarizer.settings import LENGTHS, MODES, GenerationSettings
 
 
 def from_args(cls, args: argparse.Namespace, **given):
@@ -32,7 +33,7 @@ def presets_table() -> str:
     ]
     for name in PRESETS:
         sparse = TerraformerConfig.preset(name)
-        dense = sparse.dense_twin()
+        dense = dense_twin(sparse)
         layers = f"{sparse.n_encoder_layers}+{sparse.n_decoder_layers}"
         lines.append(
             f"{name:<12} {sparse.d_model:>7} {layers:>6} {sparse.d_ff:>6} "
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m summarizer", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("presets", help="print the model presets and their parameter counts")
-    train_parser = commands.add_parser("train", help="train a model (see summarizer/train.py)")
+    train_parser = commands.add_parser("train", help="train a model from a TOML config")
     train_parser.add_argument("--config", required=True, help="TOML file, e.g. configs/tiny.toml")
     train_parser.add_argument("--out", required=True, help="directory for checkpoints and logs")
     train_parser.add_argument(
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     system.add_argument("--baseline", choices=["lead", "lexrank", "textrank", "oracle"])
     evaluate_parser.add_argument(
         "--mode",
-        choices=["abstractive", "extractive"],
+        choices=MODES,
         default=None,
         help="with --checkpoint: generate, or pick sentences with its salience model "
         "(default: the model's)",
@@ -132,7 +133,7 @@ def add_summarize_parser(commands) -> None:
     p.add_argument("--num-beams", type=int, default=None, help="default: the model's")
     p.add_argument(
         "--mode",
-        choices=["abstractive", "extractive"],
+        choices=MODES,
         default=None,
         help="write new text, or pick the paper's most salient sentences (default: the model's)",
     )
@@ -162,16 +163,47 @@ def add_export_parser(commands) -> None:
     p.add_argument("--run", required=True, help="training --out folder, or one checkpoint")
     p.add_argument("--out", required=True, help="folder to write (replaced)")
     p.add_argument("--average", type=int, default=1, help="average the N newest checkpoints")
-    p.add_argument("--dtype", default="bfloat16", choices=["float32", "bfloat16", "float16"])
-    p.add_argument("--num-beams", type=int, default=4)
-    p.add_argument("--no-repeat-ngram-size", type=int, default=3)
-    p.add_argument("--length-penalty", type=float, default=1.0)
-    p.add_argument("--max-new-tokens", type=int, default=160)
-    p.add_argument("--min-new-tokens", type=int, default=0)
-    p.add_argument("--repetition-penalty", type=float, default=1.0, help="1 = none")
+    p.add_argument(
+        "--dtype",
+        default="bfloat16",
+        choices=["float32", "bfloat16", "float16"],
+        help="weights as stored (the Summarizer computes in float32)",
+    )
+    default = GenerationSettings()
+    p.add_argument("--num-beams", type=int, default=default.num_beams, help="1 = greedy")
+    p.add_argument(
+        "--no-repeat-ngram-size",
+        type=int,
+        default=default.no_repeat_ngram_size,
+        help="never repeat an n-gram of this size (0 = allow repeats)",
+    )
+    p.add_argument(
+        "--length-penalty",
+        type=float,
+        default=default.length_penalty,
+        help="beam search: > 1 favours longer summaries",
+    )
+    p.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=default.max_new_tokens,
+        help="the default summary length, in tokens",
+    )
+    p.add_argument(
+        "--min-new-tokens",
+        type=int,
+        default=default.min_new_tokens,
+        help="write at least this many tokens",
+    )
+    p.add_argument(
+        "--repetition-penalty",
+        type=float,
+        default=default.repetition_penalty,
+        help="> 1 makes tokens already written less likely (1 = none)",
+    )
     p.add_argument(
         "--mode",
-        choices=["abstractive", "extractive"],
+        choices=MODES,
         default="abstractive",
         help="the default summary mode (extractive: --out must hold a salience model)",
     )
@@ -193,7 +225,7 @@ def add_salience_parser(commands) -> None:
 
 
 def run_train_salience(args: argparse.Namespace) -> int:
-    from summarizer.salience import SalienceTraining, train_salience
+    from summarizer.training.salience import SalienceTraining, train_salience
 
     datasets.disable_progress_bars()
     settings = from_args(SalienceTraining, args)
@@ -211,9 +243,24 @@ def run_train_salience(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from summarizer.export import ExportSettings, export
+    from summarizer.training.export import ExportSettings, export
 
-    settings = from_args(ExportSettings, args, run=Path(args.run), out=Path(args.out))
+    generation = GenerationSettings(
+        length=args.max_new_tokens,
+        mode=args.mode,
+        num_beams=args.num_beams,
+        no_repeat_ngram_size=args.no_repeat_ngram_size,
+        length_penalty=args.length_penalty,
+        min_new_tokens=args.min_new_tokens,
+        repetition_penalty=args.repetition_penalty,
+    )
+    settings = ExportSettings(
+        run=Path(args.run),
+        out=Path(args.out),
+        average=args.average,
+        dtype=args.dtype,
+        generation=generation,
+    )
     try:
         print(export(settings))
     except (FileNotFoundError, ValueError) as error:
@@ -223,7 +270,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def parse_length(value: str) -> str | int:
-    if value in ("short", "medium", "long"):
+    if value in LENGTHS:
         return value
     try:
         return int(value)
@@ -281,8 +328,8 @@ def run_compare(dirs: list[str]) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from summarizer.train import TrainingDiverged, train
-    from summarizer.train_config import ConfigError, load_run_config
+    from summarizer.training.config import ConfigError, load_run_config
+    from summarizer.training.train import TrainingDiverged, train
 
     datasets.disable_progress_bars()
     transformers.utils.logging.disable_progress_bar()

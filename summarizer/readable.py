@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from eval.sentences import split_sentences
+from data.sentences import split_sentences
 
 MATH = "[math]"  # what an @xmath placeholder becomes: the formula itself is not known
 

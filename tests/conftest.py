@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from summarizer import TerraformerConfig
+from summarizer.model import sizing
 from summarizer.seed import set_seed
 
 
@@ -18,4 +19,4 @@ def tiny_config() -> TerraformerConfig:
 
 @pytest.fixture
 def tiny_dense_config() -> TerraformerConfig:
-    return TerraformerConfig.preset("tiny", dense=True)
+    return sizing.preset("tiny", dense=True)

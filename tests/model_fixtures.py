@@ -7,8 +7,8 @@ import random
 from pathlib import Path
 
 from summarizer import TerraformerConfig, TerraformerForConditionalGeneration
+from summarizer.model.tokenizer import train_tokenizer
 from summarizer.seed import set_seed
-from summarizer.tokenizer import train_tokenizer
 from tests.cohan_fixtures import WORDS
 
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from summarizer.layers.attention import LSHAttention, full_attention, normalize_keys
+from summarizer.model.layers.attention import LSHAttention, full_attention, normalize_keys
 
 B, H, D = 2, 2, 16
 

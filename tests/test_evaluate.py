@@ -5,8 +5,8 @@ from dataclasses import replace
 
 import pytest
 
+from data.sentences import split_sentences
 from eval.evaluate import EvalSettings, evaluate, paired_bootstrap
-from eval.sentences import split_sentences
 from summarizer.cli import main
 from tests.cohan_fixtures import write_cohan
 
@@ -52,7 +52,7 @@ def test_interrupted_run_resumes_and_keeps_written_predictions(tmp_path, data):
 
 def test_checkpoint_run_uses_the_model(tmp_path, data):
     from summarizer import TerraformerConfig, TerraformerForConditionalGeneration
-    from summarizer.tokenizer import train_tokenizer
+    from summarizer.model.tokenizer import train_tokenizer
 
     tokenizer = train_tokenizer([data.read_text()], vocab_size=320)
     model = TerraformerForConditionalGeneration(TerraformerConfig.preset("tiny"))

@@ -5,7 +5,7 @@ from safetensors import safe_open
 
 from summarizer.api import Summarizer
 from summarizer.cli import main
-from summarizer.modeling import TerraformerForConditionalGeneration
+from summarizer.model.modeling import TerraformerForConditionalGeneration
 from summarizer.salience import SalienceModel
 from tests.model_fixtures import save_tiny_model
 

@@ -5,14 +5,16 @@ import torch
 from transformers import AutoConfig, AutoModelForSeq2SeqLM
 
 from summarizer import TerraformerConfig, TerraformerForConditionalGeneration
-from summarizer.modeling import concat_encoder_target, count_parameters
+from summarizer.model import sizing
+from summarizer.model.modeling import concat_encoder_target
+from summarizer.model.sizing import count_parameters
 from summarizer.seed import set_seed
 
 VARIANTS = ["sparse", "dense"]
 
 
 def make_model(variant: str, **overrides) -> TerraformerForConditionalGeneration:
-    config = TerraformerConfig.preset("tiny", dense=variant == "dense", **overrides)
+    config = sizing.preset("tiny", dense=variant == "dense", **overrides)
     return TerraformerForConditionalGeneration(config).eval()
 
 
@@ -133,7 +135,7 @@ def test_inference_is_deterministic_despite_lsh():
 def test_presets_and_their_dense_twins_are_parameter_matched():
     for name in ("tiny", "small", "base", "medium-800m"):
         sparse = TerraformerConfig.preset(name)
-        dense = TerraformerConfig.preset(name, dense=True)
+        dense = sizing.preset(name, dense=True)
         assert dense.is_dense and not sparse.is_dense
         n_sparse, n_dense = count_parameters(sparse), count_parameters(dense)
         assert abs(n_dense - n_sparse) / n_sparse < 0.01, name

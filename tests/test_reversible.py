@@ -5,8 +5,8 @@ import copy
 import torch
 
 from summarizer import TerraformerConfig, TerraformerForConditionalGeneration
-from summarizer.layers.reversible import ReversibleStack
-from summarizer.modeling import Residual, build_attention, build_ff
+from summarizer.model.layers.reversible import ReversibleStack
+from summarizer.model.modeling import Residual, build_attention, build_ff
 from summarizer.seed import set_seed
 
 

@@ -10,18 +10,17 @@ import pytest
 from nltk.stem import porter
 from rouge_score import tokenize
 
-from eval.baselines import oracle_indices, rouge_tokens
+from eval.oracle import oracle_indices, rouge_tokens
 from summarizer import salience
 from summarizer.cli import main
 from summarizer.salience import (
     FEATURES,
     SalienceConfig,
     SalienceModel,
-    SalienceTraining,
     pick,
     sentence_inputs,
-    train_salience,
 )
+from summarizer.training.salience import SalienceTraining, train_salience
 from tests.cohan_fixtures import WORDS
 
 CUE = "in this paper we propose"

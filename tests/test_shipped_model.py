@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from data.normalize import cohan_style
-from eval.sentences import split_sentences
+from data.sentences import split_sentences
 from summarizer.api import Summarizer
 from summarizer.paths import default_model_dir
 from summarizer.readable import readable

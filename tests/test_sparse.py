@@ -3,7 +3,7 @@
 import torch
 import torch.nn.functional as F
 
-from summarizer.layers.sparse import MultiplicativeDense, SparseFF, SparseQKV
+from summarizer.model.layers.sparse import MultiplicativeDense, SparseFF, SparseQKV
 
 
 def test_sparse_ff_inference_paths_equal_dense_computation_with_the_same_mask():

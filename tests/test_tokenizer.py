@@ -3,7 +3,7 @@
 import pytest
 
 from data.normalize import join_summary, normalize_text
-from summarizer.tokenizer import load_tokenizer, train_tokenizer
+from summarizer.model.tokenizer import load_tokenizer, train_tokenizer
 
 CORPUS = [
     "the cluster operator @xmath6 involves amplitudes @xmath7 of @xmath8-fold excitations @xcite .",

@@ -14,11 +14,11 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoModelForSeq2SeqLM
 
-import summarizer.train as train_module
+import summarizer.training.train as train_module
 from summarizer.cli import main
-from summarizer.tokenizer import load_tokenizer
-from summarizer.train import TrainingDiverged, epoch_batches, train
-from summarizer.train_config import load_run_config
+from summarizer.model.tokenizer import load_tokenizer
+from summarizer.training.config import load_run_config
+from summarizer.training.train import TrainingDiverged, epoch_batches, train
 from tests.cohan_fixtures import write_cohan
 
 REPO = Path(__file__).resolve().parent.parent

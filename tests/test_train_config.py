@@ -2,8 +2,8 @@
 
 import pytest
 
-from summarizer.configuration import TerraformerConfig
-from summarizer.train_config import ConfigError, load_run_config
+from summarizer.model.configuration import TerraformerConfig
+from summarizer.training.config import ConfigError, load_run_config
 
 CONFIGS = ["configs/tiny.toml", "configs/cpu-small.toml", "configs/gpu-base.toml"]
 

@@ -35,11 +35,11 @@ from tqdm import tqdm
 
 from data.dataset import load_documents, tokenize_documents
 from eval.rouge import rouge_f1
-from summarizer.modeling import IGNORE_INDEX, TerraformerForConditionalGeneration
+from summarizer.model.modeling import IGNORE_INDEX, TerraformerForConditionalGeneration
+from summarizer.model.tokenizer import load_tokenizer, train_tokenizer
 from summarizer.paths import write_atomically
 from summarizer.seed import set_seed
-from summarizer.tokenizer import load_tokenizer, train_tokenizer
-from summarizer.train_config import ConfigError, RunConfig
+from summarizer.training.config import ConfigError, RunConfig
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from summarizer.configuration import PRESETS, TerraformerConfig
+from summarizer.model import sizing
+from summarizer.model.configuration import PRESETS, TerraformerConfig
 
 
 class ConfigError(ValueError):
@@ -24,7 +25,7 @@ class ConfigError(ValueError):
 
 @dataclass
 class ModelSection:
-    preset: str = "small"  # one of summarizer.configuration.PRESETS
+    preset: str = "small"  # one of summarizer.model.configuration.PRESETS
     dense: bool = False  # the parameter-matched dense twin instead of the Terraformer
     overrides: dict = field(default_factory=dict)  # any TerraformerConfig setting
 
@@ -91,7 +92,7 @@ class RunConfig:
             **self.model.overrides,
             "vocab_size": -(-vocab_size // multiple) * multiple,
         }
-        return TerraformerConfig.preset(self.model.preset, dense=self.model.dense, **overrides)
+        return sizing.preset(self.model.preset, dense=self.model.dense, **overrides)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -187,7 +188,7 @@ def validate(config: RunConfig) -> None:
             f"Unknown model setting(s) {unknown} in [model.overrides]; valid: {sorted(model_keys)}"
         )
     try:
-        TerraformerConfig.preset(m.preset, dense=m.dense, **m.overrides)
+        sizing.preset(m.preset, dense=m.dense, **m.overrides)
     except ValueError as error:
         raise ConfigError(f"[model]: {error}") from error
     if not d.train:

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import logging
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from summarizer.api import MODES
-from summarizer.modeling import TerraformerForConditionalGeneration
+from summarizer.model.modeling import TerraformerForConditionalGeneration
+from summarizer.model.tokenizer import load_tokenizer
 from summarizer.salience import is_salience_dir
-from summarizer.tokenizer import load_tokenizer
+from summarizer.settings import GenerationSettings
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +30,8 @@ class ExportSettings:
     out: Path
     average: int = 1  # average the weights of this many newest checkpoints
     dtype: str = "bfloat16"
-    num_beams: int = 4
-    no_repeat_ngram_size: int = 3
-    length_penalty: float = 1.0
-    max_new_tokens: int = 160
-    min_new_tokens: int = 0
-    repetition_penalty: float = 1.0
-    mode: str = "abstractive"  # the Summarizer's default; "extractive" needs a salience model
+    # The model's default summaries ("extractive" needs a salience model in `out`).
+    generation: GenerationSettings = field(default_factory=GenerationSettings)
 
 
 def checkpoints_of(run: Path) -> list[Path]:
@@ -55,13 +50,11 @@ def export(settings: ExportSettings) -> Path:
         raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {settings.dtype!r}")
     if settings.average < 1:
         raise ValueError("average must be at least 1")
-    if not 0 <= settings.min_new_tokens <= settings.max_new_tokens:
+    generation = settings.generation
+    generation.validate()
+    if generation.min_new_tokens > generation.max_new_tokens:
         raise ValueError("min_new_tokens must be between 0 and max_new_tokens")
-    if settings.repetition_penalty < 1.0:
-        raise ValueError("repetition_penalty must be at least 1 (1 = none)")
-    if settings.mode not in MODES:
-        raise ValueError(f"mode must be one of {list(MODES)}, got {settings.mode!r}")
-    if settings.mode == "extractive" and not is_salience_dir(settings.out):
+    if generation.mode == "extractive" and not is_salience_dir(settings.out):
         raise ValueError(
             f"--mode extractive: {settings.out} holds no salience model; write one there first "
             f"with python -m summarizer train-salience --out {settings.out}"
@@ -71,15 +64,7 @@ def export(settings: ExportSettings) -> Path:
     if len(chosen) > 1:
         average_weights(model, chosen)
     model.to(DTYPES[settings.dtype])
-    g = model.generation_config
-    g.num_beams = settings.num_beams
-    g.no_repeat_ngram_size = settings.no_repeat_ngram_size
-    g.length_penalty = settings.length_penalty
-    g.max_new_tokens = settings.max_new_tokens
-    g.min_new_tokens = settings.min_new_tokens or None  # None: HF's "no minimum"
-    g.repetition_penalty = settings.repetition_penalty
-    g.early_stopping = settings.num_beams > 1  # a beam-search setting only
-    g.summary_mode = settings.mode  # ours, not HF's: read by summarizer.api
+    generation.write_to(model.generation_config)
     tmp = settings.out.with_name(f".{settings.out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)

@@ -1,13 +1,12 @@
 """`TerraformerConfig`: every architectural choice of the model, validated, with named presets.
 
-A preset is the sparse Terraformer; `TerraformerConfig.preset(name, dense=True)` gives its dense
-twin (dense FF, dense QKV, full attention) with `d_ff` widened so that both have the same number
-of parameters, as in the paper's comparisons.
+A preset is the sparse Terraformer; `summarizer.model.sizing.dense_twin` gives its dense twin
+(dense FF, dense QKV, full attention) with `d_ff` widened so that both have the same number of
+parameters, as in the paper's comparisons.
 """
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from transformers import PretrainedConfig
@@ -295,55 +294,9 @@ class TerraformerConfig(PretrainedConfig):
             raise ValueError("Invalid TerraformerConfig: " + "; ".join(problems))
 
     @classmethod
-    def preset(cls, name: str, dense: bool = False, **overrides: Any) -> TerraformerConfig:
-        """A named configuration; `dense=True` gives its parameter-matched dense twin."""
+    def preset(cls, name: str, **overrides: Any) -> TerraformerConfig:
+        """A named configuration (see `PRESETS`); `summarizer.model.sizing.dense_twin` gives its
+        parameter-matched dense twin."""
         if name not in PRESETS:
             raise ValueError(f"Unknown preset {name!r}; choose one of {sorted(PRESETS)}")
-        config = cls(**{**PRESETS[name], **overrides})
-        return config.dense_twin() if dense else config
-
-    def dense_twin(self) -> TerraformerConfig:
-        """Same model with dense FF, dense QKV, full attention and a dense output layer, with d_ff
-        chosen so that the parameter count matches this (sparse) configuration."""
-        return self.variant(
-            ff_sparsity=0,
-            ff_lowrank=None,
-            qkv_sparsity=0,
-            loss_sparsity=0,
-            encoder_attention="full",
-            decoder_attention="full",
-        )
-
-    def variant(self, **changes: Any) -> TerraformerConfig:
-        """This configuration with `changes`, and d_ff re-chosen so that the parameter count
-        stays the same (within one 8-unit step of d_ff)."""
-        from summarizer.modeling import count_parameters  # modeling imports this module
-
-        target = count_parameters(self)
-        other = copy.deepcopy(self)
-        for key, value in changes.items():
-            if not hasattr(other, key):
-                raise ValueError(f"Unknown TerraformerConfig setting {key!r}")
-            setattr(other, key, value)
-        # A sparse output layer cannot be tied; once it is gone, tie as a dense model would.
-        other.tie_word_embeddings = other.loss_sparsity == 0 and (
-            self.tie_word_embeddings or self.loss_sparsity > 0
-        )
-        # The count grows with d_ff (not linearly: the Sparse FF controller's rank is d_ff / N),
-        # so bisect over multiples of the block size.
-        step = max(8, other.ff_sparsity)  # d_ff must stay a multiple of the Sparse FF block
-
-        def count(units: int) -> int:
-            other.d_ff = units * step
-            return count_parameters(other)
-
-        low, high = 1, 2
-        while count(high) < target:
-            low, high = high, 2 * high
-        while high - low > 1:
-            middle = (low + high) // 2
-            low, high = (middle, high) if count(middle) < target else (low, middle)
-        best = min((low, high), key=lambda units: abs(count(units) - target))
-        other.d_ff = best * step
-        other.validate_architecture()
-        return other
+        return cls(**{**PRESETS[name], **overrides})

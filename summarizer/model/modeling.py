@@ -24,10 +24,10 @@ from torch import nn
 from transformers import GenerationMixin, PreTrainedModel
 from transformers.modeling_outputs import BaseModelOutput, Seq2SeqLMOutput
 
-from summarizer.configuration import TerraformerConfig
-from summarizer.layers.attention import LSHAttention, SelfAttention
-from summarizer.layers.reversible import ReversibleStack
-from summarizer.layers.sparse import DenseFF, MultiplicativeDense, SparseFF
+from summarizer.model.configuration import TerraformerConfig
+from summarizer.model.layers.attention import LSHAttention, SelfAttention
+from summarizer.model.layers.reversible import ReversibleStack
+from summarizer.model.layers.sparse import DenseFF, MultiplicativeDense, SparseFF
 
 IGNORE_INDEX = -100  # label value excluded from the loss, as in transformers
 
@@ -415,10 +415,3 @@ def build_ff(config: TerraformerConfig) -> nn.Module:
             gather_max_tokens=config.sparse_ff_gather_max_tokens,
         )
     return DenseFF(config.d_model, config.d_ff, dropout=config.ff_dropout)
-
-
-def count_parameters(config: TerraformerConfig) -> int:
-    """Number of distinct parameters of the model for `config`, without allocating them."""
-    with torch.device("meta"):
-        model = TerraformerForConditionalGeneration(config)
-    return sum(p.numel() for p in model.parameters())

@@ -1,8 +1,9 @@
 """Offline sentence splitting and the extractive baselines."""
 
-from eval.baselines import lead, lexrank, oracle, pagerank, take_in_order, textrank
+from data.sentences import split_sentences
+from eval.oracle import oracle
 from eval.rouge import rouge_f1
-from eval.sentences import split_sentences
+from summarizer.extractive import lead, lexrank, pagerank, take_in_order, textrank
 
 TOPIC = [
     "sparse layers make transformer decoding fast .",

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from summarizer.layers.sparse import SparseQKV
+from summarizer.model.layers.sparse import SparseQKV
 
 # Logit for masked keys (padding, future, chunks out of range) and for a token's own key.
 # As in Reformer: attending to oneself is allowed only when nothing else is visible.

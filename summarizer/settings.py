@@ -1,0 +1,138 @@
+"""How a summary is made, in one place: `GenerationSettings` (mode, length, decoding), their
+validation, and how they are read from and written to a model's generation_config.json.
+
+The Summarizer, the batch command, evaluate, export, the CLI and the app all take these settings;
+none declares its own copy.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from transformers import GenerationConfig
+
+from summarizer.salience import is_salience_dir
+
+log = logging.getLogger(__name__)
+
+# Summary lengths users pick by name, as the most new tokens the decoder may write.
+LENGTHS = {"short": 96, "medium": 160, "long": 256}
+
+MODES = ("abstractive", "extractive")
+# How a summary is made: written by the Terraformer, or the paper's own key sentences.
+MODES = ("abstractive", "extractive")
+# Extractive summaries' word budgets for the named lengths: about as many words as the decoder
+# writes in LENGTHS tokens (Cohan-style text runs at ~0.75 words per token).
+WORDS_PER_TOKEN = 0.75
+
+
+# The key of generation_config.json that holds the default mode (ours, not Hugging Face's).
+MODE_KEY = "summary_mode"
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """How the summary is made: the mode, its length, and the decoder's search settings
+    (which extractive summaries ignore)."""
+
+    length: str | int = "medium"  # a name in LENGTHS, or the most new tokens
+    mode: str = "abstractive"  # or "extractive": the paper's own most salient sentences
+    num_beams: int = 4
+    no_repeat_ngram_size: int = 3  # 0 = allow repeats
+    length_penalty: float = 1.0  # > 1 favours longer beams
+    repetition_penalty: float = 1.0  # > 1 makes tokens already written less likely
+    min_new_tokens: int = 0  # write at least this many tokens, or the whole length if shorter
+
+    @property
+    def max_new_tokens(self) -> int:
+        if isinstance(self.length, str):
+            return LENGTHS[self.length]
+        return self.length
+
+    @property
+    def max_words(self) -> int:
+        """An extractive summary's word budget: about the words of max_new_tokens."""
+        return max(1, round(WORDS_PER_TOKEN * self.max_new_tokens))
+
+    @property
+    def least_new_tokens(self) -> int:
+        """The minimum actually asked of the decoder: min_new_tokens, capped at the length
+        (so a model whose default minimum is 160 tokens still writes a "short" summary)."""
+        return min(self.min_new_tokens, self.max_new_tokens)
+
+    def validate(self) -> None:
+        """Raise ValueError, naming the setting to change, for settings that cannot work."""
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {list(MODES)}, got {self.mode!r}")
+        if isinstance(self.length, str) and self.length not in LENGTHS:
+            raise ValueError(f"length must be one of {sorted(LENGTHS)} or a number of tokens")
+        if isinstance(self.length, bool) or not isinstance(self.length, str | int):
+            raise ValueError(f"length must be a name or an int, got {self.length!r}")
+        if not 1 <= self.max_new_tokens <= 4096:
+            raise ValueError(f"length must be 1-4096 tokens, got {self.max_new_tokens}")
+        if not 1 <= self.num_beams <= 16:
+            raise ValueError(f"num_beams must be 1-16, got {self.num_beams}")
+        if self.no_repeat_ngram_size < 0:
+            raise ValueError("no_repeat_ngram_size must be >= 0 (0 allows repeats)")
+        if not 0.0 < self.length_penalty <= 10.0:
+            raise ValueError(f"length_penalty must be in (0, 10], got {self.length_penalty}")
+        if not 1.0 <= self.repetition_penalty <= 10.0:
+            raise ValueError(
+                f"repetition_penalty must be in [1, 10] (1 = none), got {self.repetition_penalty}"
+            )
+        if not 0 <= self.min_new_tokens <= 4096:
+            raise ValueError(f"min_new_tokens must be 0-4096, got {self.min_new_tokens}")
+
+    def generate_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of `model.generate` for these settings (greedy or beam search;
+        sampling is never used)."""
+        return {
+            "max_new_tokens": self.max_new_tokens,
+            "min_new_tokens": self.least_new_tokens,
+            "num_beams": self.num_beams,
+            "no_repeat_ngram_size": self.no_repeat_ngram_size,
+            "length_penalty": self.length_penalty,
+            "repetition_penalty": self.repetition_penalty,
+            "early_stopping": self.num_beams > 1,  # a beam-search flag only
+            "do_sample": False,
+        }
+
+    def write_to(self, config: GenerationConfig) -> None:
+        """Store these settings as a model's defaults (`read_model_settings` reads them back)."""
+        config.num_beams = self.num_beams
+        config.no_repeat_ngram_size = self.no_repeat_ngram_size
+        config.length_penalty = self.length_penalty
+        config.max_new_tokens = self.max_new_tokens
+        config.min_new_tokens = self.min_new_tokens or None  # None: HF's "no minimum"
+        config.repetition_penalty = self.repetition_penalty
+        config.early_stopping = self.num_beams > 1
+        setattr(config, MODE_KEY, self.mode)
+
+
+def read_model_settings(model_dir: str | Path) -> GenerationSettings:
+    """The settings a model folder asks for: its generation_config.json (which `export`
+    writes), including our `summary_mode` key (HF's GenerationConfig drops keys it does not
+    know, so it is read from the file); "extractive" only when the folder has a salience
+    model."""
+    model_dir = Path(model_dir)
+    path = model_dir / "generation_config.json"
+    saved = json.loads(path.read_text()) if path.is_file() else {}
+    g = GenerationConfig(**saved)
+    mode = saved.get(MODE_KEY) or "abstractive"
+    if mode not in MODES or (mode == "extractive" and not is_salience_dir(model_dir)):
+        log.warning("%s: default mode %r is not available; using abstractive", model_dir, mode)
+        mode = "abstractive"
+    named = {tokens: name for name, tokens in LENGTHS.items()}
+    return GenerationSettings(
+        length=named.get(g.max_new_tokens, g.max_new_tokens or "medium"),
+        mode=mode,
+        min_new_tokens=g.min_new_tokens or 0,
+        num_beams=g.num_beams or 1,
+        no_repeat_ngram_size=g.no_repeat_ngram_size or 0,
+        length_penalty=float(g.length_penalty if g.length_penalty is not None else 1.0),
+        repetition_penalty=float(g.repetition_penalty or 1.0),
+    )
