@@ -355,6 +355,8 @@ def show_result(run: dict, lexrank: bool) -> None:
     heading = result.title or result.name
     st.subheader(escape_markdown(heading), anchor=False)
     st.caption(escape_markdown(f"{result.name} · {read_description(result)}"))
+    if result.warning:
+        st.warning(result.warning)
     if result.section_headings:
         with st.expander(f"Sections found ({len(result.section_headings)})"):
             st.text("\n".join(result.section_headings))

@@ -17,6 +17,7 @@ Documents longer than the model's input limit are shortened section by section (
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -51,6 +52,18 @@ LEXRANK_MAX_SENTENCES = 2000
 # so far, total = the most it may write) or "sections" (done = sections summarized).
 Progress = Callable[[str, int, int], None]
 
+# A model folder's measured conditioning gap (written by `python -m benchmarks.conditioning
+# --out DIR/conditioning.json`): how much lower the loss of a paper's abstract is when the model
+# reads that paper than when it reads another one, in nats per token. Written summaries are
+# labelled experimental unless it is at least MIN_CONDITIONING_GAP.
+CONDITIONING_FILE = "conditioning.json"
+MIN_CONDITIONING_GAP = 1.0
+EXPERIMENTAL = (
+    "Experimental: this model's written summaries have not been shown to depend on the paper "
+    "(its loss on an abstract is about the same whichever paper it reads), so this text may "
+    "not describe this paper; use key sentences for a summary of it."
+)
+
 # Sections shorter than this (in tokens) get no summary of their own.
 MIN_SECTION_TOKENS = 64
 
@@ -80,18 +93,25 @@ class SummaryResult:
     shortening: str  # how the document was shortened, in words; "" when it was not
     seconds: dict[str, float] = field(default_factory=dict)  # read, encode, generate, total
     section_summaries: list[SectionSummary] = field(default_factory=list)
+    warning: str = ""  # e.g. EXPERIMENTAL: shown wherever the summary is shown
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def to_text(self) -> str:
-        parts = [self.title or self.name, "", self.summary]
+        parts = [self.title or self.name, ""]
+        if self.warning:
+            parts += [self.warning, ""]
+        parts.append(self.summary)
         for s in self.section_summaries:
             parts += ["", s.heading or "(untitled section)", s.summary]
         return "\n".join(parts).strip() + "\n"
 
     def to_markdown(self) -> str:
-        parts = [f"# {self.title or self.name}", "", " ".join(self.summary.splitlines())]
+        parts = [f"# {self.title or self.name}", ""]
+        if self.warning:
+            parts += [f"> {self.warning}", ""]
+        parts.append(" ".join(self.summary.splitlines()))
         if self.section_summaries:
             parts += ["", "## By section"]
             for s in self.section_summaries:
@@ -138,6 +158,8 @@ class Summarizer:
         self.tokenizer = tokenizer
         self.defaults = defaults or GenerationSettings()
         self.salience = salience.eval() if salience is not None else None
+        # Measured conditioning gap of the model (None: never measured); see CONDITIONING_FILE.
+        self.conditioning_gap: float | None = None
         self.max_input_tokens: int = model.config.max_input_tokens
         self._lock = threading.Lock()
 
@@ -152,7 +174,15 @@ class Summarizer:
         salience = SalienceModel.load(model_dir) if is_salience_dir(model_dir) else None
         defaults = read_model_settings(model_dir)
         log.info("loaded %s (%d input tokens)", model_dir, model.config.max_input_tokens)
-        return cls(model, tokenizer, defaults, salience)
+        summarizer = cls(model, tokenizer, defaults, salience)
+        summarizer.conditioning_gap = read_conditioning_gap(model_dir)
+        return summarizer
+
+    @property
+    def reads_its_input(self) -> bool:
+        """Whether written summaries were measured to depend on the paper."""
+        gap = self.conditioning_gap
+        return gap is not None and gap >= MIN_CONDITIONING_GAP
 
     # ------------------------------------------------------------------ summarizing
     def summarize(
@@ -216,6 +246,7 @@ class Summarizer:
             shortening=selection.shortening,
             seconds=seconds,
             section_summaries=sections,
+            warning="" if extractive or self.reads_its_input else EXPERIMENTAL,
         )
 
     def summarize_sections(
@@ -333,6 +364,16 @@ class Summarizer:
                 f"getting up to half of the {limit:,}-token input"
             )
         return Selection(text, total, used, how)
+
+
+def read_conditioning_gap(model_dir: Path) -> float | None:
+    """The gap recorded in the model folder's CONDITIONING_FILE, or None."""
+    path = Path(model_dir) / CONDITIONING_FILE
+    try:
+        gap = json.loads(path.read_text())["gap"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return float(gap) if isinstance(gap, int | float) else None
 
 
 def opening(lengths: list[int], share: int) -> int:

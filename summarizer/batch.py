@@ -160,6 +160,7 @@ def summarize_item(item: Item, options: BatchOptions) -> list[dict]:
                     "error": None,
                     "summary": result.summary,
                     "mode": settings.mode,
+                    "warning": result.warning or None,
                     "input_tokens": result.input_tokens,
                     "shortened": result.shortened,
                     "seconds": round(time.perf_counter() - t0, 3),

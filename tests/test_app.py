@@ -33,6 +33,7 @@ class FakeSummarizer:
     max_input_tokens = 4096
     defaults = GenerationSettings()
     salience = None  # no salience model: abstractive summaries only
+    warning = ""
     instances: ClassVar[list[FakeSummarizer]] = []  # one per model load
 
     def __init__(self):
@@ -68,6 +69,7 @@ class FakeSummarizer:
             shortening="kept the abstract and the start of each section",
             seconds={"read": 0.01, "encode": 0.2, "generate": 1.5, "total": 1.71},
             section_summaries=sections,
+            warning=self.warning,
         )
 
 
@@ -266,3 +268,13 @@ def test_sessions_share_one_model_and_keep_their_own_results(fake):
     assert len(fake.instances) == 1
     assert "Graphs over" in shown_summary(first) and "Proteins" not in shown_summary(first)
     assert "Proteins over" in shown_summary(second) and "Graphs" not in shown_summary(second)
+
+
+def test_a_summary_with_a_warning_shows_it_on_the_page(fake, monkeypatch):
+    app = start()
+    app.text_area(key="pasted_text").input(PAPER)
+    summarize(app)
+    assert not app.warning  # no warning, none shown
+    monkeypatch.setattr(FakeSummarizer, "warning", "Experimental: may not describe this paper.")
+    summarize(app)
+    assert [w.value for w in app.warning] == ["Experimental: may not describe this paper."]

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from summarizer.api import EXPERIMENTAL
 from summarizer.batch import find_inputs, summary_path
 from summarizer.cli import main
 from tests.model_fixtures import save_tiny_model
@@ -50,6 +51,9 @@ def test_summarizes_a_folder_mirroring_paths(model_dir, papers, tmp_path):
         assert row["input_tokens"] > 0 and row["shortened"] is False and row["seconds"] >= 0
         written = (out / (rel + ".summary.md")).read_text()
         assert row["summary"].splitlines()[0] in written if row["summary"] else written
+        # The tiny model's conditioning was never measured: its summaries say so.
+        assert row["mode"] == "abstractive" and row["warning"] == EXPERIMENTAL
+        assert EXPERIMENTAL in written
     assert not list(out.rglob(".*.tmp"))
 
 

@@ -287,3 +287,24 @@ def test_extractive_mode_without_a_salience_model_says_how_to_get_one(summarizer
     assert summarizer.salience is None and summarizer.defaults.mode == "abstractive"
     with pytest.raises(ValueError, match="train-salience"):
         summarizer.summarize(EXTRACTABLE, mode="extractive")
+
+
+# ---------------------------------------------------------------------- experimental label
+def test_written_summaries_are_experimental_until_conditioning_is_measured(model_dir, tmp_path):
+    import json
+    import shutil
+
+    from summarizer.api import CONDITIONING_FILE, EXPERIMENTAL
+
+    text = "The model reads a paper. It writes a summary."
+    unmeasured = Summarizer.from_pretrained(model_dir)
+    result = unmeasured.summarize(text, GREEDY)
+    assert result.warning == EXPERIMENTAL
+    assert EXPERIMENTAL in result.to_markdown() and EXPERIMENTAL in result.to_text()
+
+    for gap, warned in ((0.0003, True), (1.4, False)):
+        measured = shutil.copytree(model_dir, tmp_path / f"gap-{gap}")
+        (measured / CONDITIONING_FILE).write_text(json.dumps({"gap": gap}))
+        result = Summarizer.from_pretrained(measured).summarize(text, GREEDY)
+        assert (result.warning == EXPERIMENTAL) is warned
+        assert (EXPERIMENTAL in result.to_markdown()) is warned
