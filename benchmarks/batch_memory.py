@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         batch.summarize_item = measured
         try:
             options = BatchOptions(out=root / "out", model=model, length=16, num_beams=1)
-            code = run_batch([str(root / "papers")], options)
+            code = run_batch([str(root / "papers")], options).exit_code
         finally:
             batch.summarize_item = original
     print(f"{'files done':>10}  {'RSS MiB':>8}")

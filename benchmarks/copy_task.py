@@ -42,6 +42,8 @@ VARIANTS: dict[str, dict] = {
     "dense": {},
     "sparse-ff": dict(encoder_attention="full", decoder_attention="full", qkv_sparsity=0),
     "sparse-qkv": dict(encoder_attention="full", decoder_attention="full", ff_sparsity=0),
+    "tiny+copy": dict(copy_attention=True),  # the pointer-generator head (not in the paper)
+    "full+copy": dict(encoder_attention="full", decoder_attention="full", copy_attention=True),
 }
 
 

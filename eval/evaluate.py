@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 PREDICTIONS = "predictions.jsonl"
 METRICS = "metrics.json"
+# What made the predictions in a results folder: a later run may only add to them when it is the
+# same system with the same settings.
+RUN = "run.json"
 
 
 @dataclass
@@ -55,6 +58,11 @@ class EvalSettings:
     no_repeat_ngram_size: int | None = None
     length_penalty: float | None = None
     repetition_penalty: float | None = None  # > 1 makes tokens already written less likely
+    overwrite: bool = False  # discard the predictions already in `out` instead of resuming
+
+    def identity(self) -> dict:
+        """Everything that decides a prediction (not where it goes or how many are made)."""
+        return {k: v for k, v in asdict(self).items() if k not in ("out", "limit", "overwrite")}
 
     def system(self) -> str:
         if self.baseline:
@@ -100,6 +108,7 @@ def evaluate(settings: EvalSettings) -> dict:
         raise ValueError(f"No usable documents in {settings.data} ({report})")
     out = Path(settings.out)
     out.mkdir(parents=True, exist_ok=True)
+    claim_folder(out, settings)
     done = read_predictions(out / PREDICTIONS)
     references = list(docs["abstract"])
     budget = settings.max_words or int(statistics.median(len(r.split()) for r in references))
@@ -143,6 +152,27 @@ def evaluate(settings: EvalSettings) -> dict:
     (out / METRICS).write_text(json.dumps(metrics, indent=2))
     write_report(out, metrics, rows)
     return metrics
+
+
+def claim_folder(out: Path, settings: EvalSettings) -> None:
+    """Make `out` hold predictions of this system only: resume when RUN says they were made
+    the same way, start afresh when asked to, and otherwise refuse, saying what is there."""
+    record = {"system": settings.system(), **settings.identity()}
+    if settings.overwrite:
+        (out / PREDICTIONS).unlink(missing_ok=True)
+    elif (out / PREDICTIONS).exists():
+        try:
+            before = json.loads((out / RUN).read_text())
+        except (OSError, ValueError):
+            before = {"system": "an unknown system (no readable run.json)"}
+        if before != record:
+            changed = sorted(k for k in record if before.get(k) != record[k])
+            raise ValueError(
+                f"{out} holds predictions of {before.get('system')}, made differently from this "
+                f"run ({', '.join(changed)}); choose another --out, or pass --overwrite to "
+                f"replace them"
+            )
+    (out / RUN).write_text(json.dumps(record, indent=2))
 
 
 def make_system(settings: EvalSettings, budget: int):
@@ -280,15 +310,19 @@ def compare(dirs: list[str], n_resamples: int = 1000) -> str:
         "|---|---|" + "---|" * len(ROUGE_TYPES) + "---|",
     ]
     base = runs[0][2]
-    for path, metrics, rows in runs:
-        shared = sorted(set(base) & set(rows))
-        p = paired_bootstrap(
-            [base[i]["scores"]["rouge1"]["f"] for i in shared],
-            [rows[i]["scores"]["rouge1"]["f"] for i in shared],
-            n_resamples,
-        )
+    for number, (path, metrics, rows) in enumerate(runs):
         cells = " | ".join(f"{metrics[k]['f']:.2f}" for k in ROUGE_TYPES)
-        lines.append(f"| {path.name} | {metrics['n']} | {cells} | {p:.3f} |")
+        if number == 0:
+            versus = "(the first)"
+        else:
+            shared = sorted(set(base) & set(rows))
+            p = paired_bootstrap(
+                [base[i]["scores"]["rouge1"]["f"] for i in shared],
+                [rows[i]["scores"]["rouge1"]["f"] for i in shared],
+                n_resamples,
+            )
+            versus = f"{p:.3f} ({len(shared)} shared)"
+        lines.append(f"| {path.name} | {metrics['n']} | {cells} | {versus} |")
     return "\n".join(lines)
 
 

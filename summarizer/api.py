@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
-from data.ingest import Document, Section, read_document, read_pasted
+from data.ingest import Document, IngestError, Section, read_document, read_pasted
 from data.normalize import cohan_style
 from data.sentences import split_sentences
 from summarizer.extractive import lexrank
@@ -62,6 +62,16 @@ EXPERIMENTAL = (
     "Experimental: this model's written summaries have not been shown to depend on the paper "
     "(its loss on an abstract is about the same whichever paper it reads), so this text may "
     "not describe this paper; use key sentences for a summary of it."
+)
+
+# What counts as text to summarize (see usable_sentences): a document needs at least one
+# sentence of MIN_SENTENCE_WORDS words with letters; longer "sentences" are cut.
+MAX_WORD_CHARS = 40
+MAX_SENTENCE_WORDS = 80
+MIN_SENTENCE_WORDS = 3
+NOTHING_TO_SUMMARIZE = (
+    "{name}: nothing to summarize: no sentence of at least 3 words was found in it (too short, "
+    "or not prose, e.g. only formulas or symbols)"
 )
 
 # Sections shorter than this (in tokens) get no summary of their own.
@@ -215,6 +225,8 @@ class Summarizer:
         start = time.perf_counter()
         report("read", 0, 1)
         document = load(source, name)
+        if not has_something_to_summarize(document_sentences(document)):
+            raise IngestError(NOTHING_TO_SUMMARIZE.format(name=document.name))
         extractive = settings.mode == "extractive"
         if extractive:  # picks from the whole paper
             total = self.count_tokens(document.model_text())
@@ -453,5 +465,30 @@ def document_sentences(document: Document, sections: list[Section] | None = None
     sentences: dict[str, None] = {}
     for section in document.sections if sections is None else sections:
         if section.text.strip() and section.text.strip() != title:
-            sentences.update(dict.fromkeys(split_sentences(document.model_text([section]))))
+            found = split_sentences(document.model_text([section]))
+            sentences.update(dict.fromkeys(usable_sentences(found)))
     return list(sentences)
+
+
+def usable_sentences(sentences: list[str]) -> list[str]:
+    """Sentences a summary may quote: "words" longer than MAX_WORD_CHARS dropped (a line of
+    base64 or a URL is not prose), runs longer than MAX_SENTENCE_WORDS cut into pieces (text
+    without sentence ends would otherwise be one "sentence" that ignores every length), and
+    pieces without a word that holds a letter (only symbols) left out."""
+    usable = []
+    for sentence in sentences:
+        words = [w for w in sentence.split() if len(w) <= MAX_WORD_CHARS]
+        for start in range(0, len(words), MAX_SENTENCE_WORDS):
+            piece = words[start : start + MAX_SENTENCE_WORDS]
+            if any(has_letter(w) for w in piece):
+                usable.append(" ".join(piece))
+    return usable
+
+
+def has_letter(word: str) -> bool:
+    return any(c.isalpha() for c in word)
+
+
+def has_something_to_summarize(sentences: list[str]) -> bool:
+    """At least one sentence of MIN_SENTENCE_WORDS words that hold letters."""
+    return any(sum(map(has_letter, s.split())) >= MIN_SENTENCE_WORDS for s in sentences)

@@ -14,9 +14,12 @@ torchrun): shard I takes every N-th input and writes its own `summaries-I-of-N.j
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -36,6 +39,7 @@ log = logging.getLogger(__name__)
 
 SUFFIXES = (".pdf", ".txt", ".md", ".markdown", ".tex", ".jsonl", ".jsonl.gz")
 SUMMARY_SUFFIX = ".summary.md"
+PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h): a signal for when the parent dies
 
 
 class UsageError(ValueError):
@@ -65,10 +69,12 @@ class Item:
     rel: Path
 
 
-def find_inputs(paths: list[str], recursive: bool) -> list[Item]:
+def find_inputs(paths: list[str], recursive: bool, exclude: Path | None = None) -> list[Item]:
     """Every file to summarize, in a stable order. A file given by name is taken whatever
     its extension; in folders, only known extensions. Symbolic links to folders are not
-    followed (no loops); hidden files are skipped."""
+    followed (no loops); hidden files are skipped, and so is the folder `exclude` (the batch's
+    own output, which may lie inside an input folder)."""
+    skip = exclude.resolve() if exclude is not None else None
     items: list[Item] = []
     for raw in paths:
         path = Path(raw)
@@ -79,6 +85,9 @@ def find_inputs(paths: list[str], recursive: bool) -> list[Item]:
             continue
         walker = os.walk(path, followlinks=False)
         for folder, dirs, files in walker:
+            if skip is not None and Path(folder).resolve() == skip:
+                dirs[:] = []
+                continue
             dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if recursive else []
             for name in sorted(files):
                 if not name.startswith(".") and name.lower().endswith(SUFFIXES):
@@ -120,12 +129,35 @@ _SUMMARIZER = None
 _LOADED_FROM: str | None = None
 
 
-def init_worker(model: str | None, threads: int) -> None:
+def init_worker(model: str | None, threads: int, parent: int | None = None) -> None:
+    """Load the model into this process. In a worker process (`parent` given), also make
+    sure the worker ends when the batch command dies, even by SIGKILL: an orphan would go on
+    writing summaries that no index lists."""
     global _SUMMARIZER, _LOADED_FROM
+    if parent is not None:
+        end_with_parent(parent)
     torch.set_num_threads(threads)
     if _SUMMARIZER is None or model != _LOADED_FROM:
         _SUMMARIZER = Summarizer.from_pretrained(model)
         _LOADED_FROM = model
+
+
+def end_with_parent(parent: int) -> None:
+    """End this process when `parent` is gone: at once on Linux (the kernel's parent-death
+    signal), elsewhere within a second (a watchdog thread that polls the parent's id)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL) == 0 and os.getppid() == parent:
+            return
+    except (OSError, AttributeError):
+        pass  # not Linux
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watchdog").start()
 
 
 def summarize_item(item: Item, options: BatchOptions) -> list[dict]:
@@ -197,8 +229,29 @@ def is_done(item: Item, options: BatchOptions, done: dict[str, dict]) -> bool:
     )
 
 
-def run_batch(paths: list[str], options: BatchOptions) -> int:
-    """Summarize all inputs; 0 when every one succeeded, 1 when some failed."""
+@dataclass(frozen=True)
+class BatchReport:
+    """What a batch run did: documents summarized and failed (a multi-record file counts each
+    record), inputs skipped because an earlier run had done them, and the index written."""
+
+    summarized: int
+    failed: int
+    skipped: int
+    index: Path
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.summarized} summarized, {self.failed} failed, {self.skipped} already done; "
+            f"index: {self.index}"
+        )
+
+
+def run_batch(paths: list[str], options: BatchOptions) -> BatchReport:
+    """Summarize all inputs. Raises UsageError before any work when the command cannot work."""
     index, count = options.shard
     if not (0 <= index < count):
         raise UsageError(f"--shard {index}/{count}: the index must be 0..{count - 1}")
@@ -212,7 +265,7 @@ def run_batch(paths: list[str], options: BatchOptions) -> int:
         GenerationSettings(length=options.length, num_beams=beams, mode=mode).validate()
     except ValueError as error:
         raise UsageError(str(error)) from None
-    items = find_inputs(paths, options.recursive)[index::count]
+    items = find_inputs(paths, options.recursive, exclude=options.out)[index::count]
     if not items:
         raise UsageError("nothing to summarize: no .pdf/.txt/.md/.tex/.jsonl files found")
     model_dir = find_model_dir(options.model)  # fail before loading it or starting workers
@@ -230,15 +283,17 @@ def run_batch(paths: list[str], options: BatchOptions) -> int:
     log.info("%d inputs, %d already done, %d to summarize", len(items), len(items) - len(todo),
              len(todo))  # fmt: skip
 
-    failed = 0
+    summarized = failed = 0
     with index_path.open("a", encoding="utf-8") as index_file:
         for rows in tqdm(results(todo, options), total=len(todo), desc="summarize", unit="file"):
             for row in rows:
                 index_file.write(json.dumps(row, ensure_ascii=False) + "\n")
                 failed += row["status"] != "ok"
+                summarized += row["status"] == "ok"
             index_file.flush()
     compact_index(index_path)
-    return 1 if failed else 0  # earlier failures were retried: they are in `todo`
+    # Earlier failures were retried: they are in `todo`, not in `skipped`.
+    return BatchReport(summarized, failed, len(items) - len(todo), index_path)
 
 
 def results(items: list[Item], options: BatchOptions) -> Iterator[list[dict]]:
@@ -252,7 +307,7 @@ def results(items: list[Item], options: BatchOptions) -> Iterator[list[dict]]:
         return
     threads = max(1, (os.cpu_count() or 1) // options.jobs)
     with ProcessPoolExecutor(
-        options.jobs, initializer=init_worker, initargs=(options.model, threads)
+        options.jobs, initializer=init_worker, initargs=(options.model, threads, os.getpid())
     ) as pool:
         pending = set()
         queue = iter(items)

@@ -1,4 +1,6 @@
-"""`python -m summarizer COMMAND`: the command-line entry point, importable as `main(argv)`."""
+"""Summarize scientific papers, train and evaluate the models: `python -m summarizer COMMAND`.
+
+(The heavy libraries are imported by each command when it runs, so that --help is quick.)"""
 
 from __future__ import annotations
 
@@ -9,11 +11,6 @@ import os
 import sys
 from pathlib import Path
 
-import datasets
-import transformers
-
-from summarizer.model.configuration import PRESETS, TerraformerConfig
-from summarizer.model.sizing import count_parameters, dense_twin
 from summarizer.settings import LENGTHS, MODES, GenerationSettings
 
 
@@ -27,6 +24,9 @@ def from_args(cls, args: argparse.Namespace, **given):
 
 def presets_table() -> str:
     """Parameter counts of every preset and its parameter-matched dense twin."""
+    from summarizer.model.configuration import PRESETS, TerraformerConfig
+    from summarizer.model.sizing import count_parameters, dense_twin
+
     lines = [
         f"{'preset':<12} {'d_model':>7} {'layers':>6} {'d_ff':>6} {'Terraformer':>13} "
         f"{'dense d_ff':>10} {'dense twin':>13}"
@@ -66,7 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     evaluate_parser.add_argument("--out", required=True, help="directory for the results")
     system = evaluate_parser.add_mutually_exclusive_group(required=True)
     system.add_argument("--checkpoint", help="a model directory written by save_pretrained")
-    system.add_argument("--baseline", choices=["lead", "lexrank", "textrank", "oracle"])
+    system.add_argument(
+        "--baseline",
+        choices=["lead", "lexrank", "textrank", "oracle"],
+        help="an extractive baseline instead of a model (oracle: the best sentences by ROUGE "
+        "against the reference, an upper bound)",
+    )
     evaluate_parser.add_argument(
         "--mode",
         choices=MODES,
@@ -75,6 +80,12 @@ def main(argv: list[str] | None = None) -> int:
         "(default: the model's)",
     )
     evaluate_parser.add_argument("--limit", type=int, default=0, help="first N documents only")
+    evaluate_parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the predictions already in --out (by default a run resumes them, and "
+        "only when they were made by the same system with the same settings)",
+    )
     evaluate_parser.add_argument(
         "--max-words",
         type=int,
@@ -128,7 +139,11 @@ def add_summarize_parser(commands) -> None:
     p.add_argument("--out", required=True, help="folder for the summaries")
     p.add_argument("--recursive", action="store_true", help="also read sub-folders")
     p.add_argument(
-        "--length", default="medium", type=parse_length, help="short | medium | long | N tokens"
+        "--length",
+        default="medium",
+        type=parse_length,
+        help="short | medium | long, or N: the most tokens a written summary may have; key "
+        "sentences get about 0.75 words per token (short / medium / long = 72 / 120 / 192 words)",
     )
     p.add_argument("--num-beams", type=int, default=None, help="default: the model's")
     p.add_argument(
@@ -219,12 +234,16 @@ def add_salience_parser(commands) -> None:
     p.add_argument("--data", required=True, nargs="+", help="Cohan files or folders")
     p.add_argument("--out", required=True, help="folder to write the salience model into")
     p.add_argument("--limit", type=int, default=0, help="first N documents of each --data")
-    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--epochs", type=int, default=4, help="passes over the labelled sentences")
     p.add_argument("--workers", type=int, default=2, help="processes labelling papers")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed", type=int, default=0, help="random seed of the fitting (same seed, same model)"
+    )
 
 
 def run_train_salience(args: argparse.Namespace) -> int:
+    import datasets
+
     from summarizer.training.salience import SalienceTraining, train_salience
 
     datasets.disable_progress_bars()
@@ -292,13 +311,17 @@ def run_summarize(args: argparse.Namespace) -> int:
         return 2
     options = from_args(BatchOptions, args, out=Path(args.out), shard=shard)
     try:
-        return run_batch(args.paths, options)
+        report = run_batch(args.paths, options)
     except (UsageError, ModelNotFoundError, ValueError) as error:  # ValueError: a bad model
         print(f"error: {error}", file=sys.stderr)
         return 2
+    print(report)
+    return report.exit_code
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    import datasets
+
     from eval.evaluate import EvalSettings, evaluate
 
     datasets.disable_progress_bars()
@@ -309,18 +332,31 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     scores = "  ".join(f"{k} {metrics[k]['f']:.2f}" for k in ("rouge1", "rouge2", "rougeLsum"))
-    print(f"{metrics['n']} documents: {scores} (F1; details in {args.out})")
+    n = metrics["n"]
+    skipped = sum(metrics["skipped_records"].values())
+    unread = f"; {skipped} unusable records skipped" if skipped else ""
+    print(f"{n} document{'s' * (n != 1)}: {scores} (F1; details in {args.out}){unread}")
     return 0
 
 
-def run_compare(dirs: list[str]) -> int:
-    from eval.evaluate import compare
-
-    if len(dirs) < 2:
+def run_compare(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m summarizer evaluate compare",
+        description="Evaluate runs side by side (ROUGE F1), each against the first with a paired "
+        "bootstrap p-value on the documents they share.",
+    )
+    parser.add_argument("dirs", nargs="+", metavar="DIR", help="--out folders of evaluate runs")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help (0) or a usage error (2)
+        return int(stop.code or 0)
+    if len(args.dirs) < 2:
         print("error: evaluate compare needs at least two result directories", file=sys.stderr)
         return 2
+    from eval.evaluate import compare
+
     try:
-        print(compare(dirs))
+        print(compare(args.dirs))
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -328,6 +364,9 @@ def run_compare(dirs: list[str]) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    import datasets
+    import transformers
+
     from summarizer.training.config import ConfigError, load_run_config
     from summarizer.training.train import TrainingDiverged, train
 

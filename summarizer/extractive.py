@@ -110,17 +110,23 @@ def take_in_order(
 ) -> Sentences:
     """Pick sentences in `order` until `max_words` is reached; return them in document order.
     A sentence that would take the summary more than OVERSHOOT past the budget is passed over
-    for a shorter one (the first one is always taken); `accept(i, chosen)` may refuse others."""
+    for a shorter one; `accept(i, chosen)` may refuse sentences. When not even one sentence
+    fits, the first acceptable one is cut to the budget: a summary never ignores its length."""
     chosen: list[int] = []
     total = 0
+    too_long = None  # the first acceptable sentence that did not fit
     for i in order:
         if total >= max_words:
             break
         n = len(sentences[i].split())
-        if chosen and total + n > OVERSHOOT * max_words:
+        if total + n > OVERSHOOT * max_words:
+            if too_long is None and not chosen and (accept is None or accept(i, chosen)):
+                too_long = i
             continue
         if accept is not None and not accept(i, chosen):
             continue
         chosen.append(i)
         total += n
+    if not chosen and too_long is not None:
+        return [" ".join(sentences[too_long].split()[:max_words])]
     return [sentences[i] for i in sorted(chosen)]

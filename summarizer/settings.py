@@ -11,11 +11,13 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from transformers import GenerationConfig
+if TYPE_CHECKING:
+    from transformers import GenerationConfig
 
-from summarizer.salience import is_salience_dir
+# Importing this module stays cheap (no torch, no transformers): the CLI builds its --help
+# from these settings.
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +120,10 @@ def read_model_settings(model_dir: str | Path) -> GenerationSettings:
     writes), including our `summary_mode` key (HF's GenerationConfig drops keys it does not
     know, so it is read from the file); "extractive" only when the folder has a salience
     model."""
+    from transformers import GenerationConfig
+
+    from summarizer.salience import is_salience_dir
+
     model_dir = Path(model_dir)
     path = model_dir / "generation_config.json"
     saved = json.loads(path.read_text()) if path.is_file() else {}

@@ -3,6 +3,10 @@ tiny random model."""
 
 import gzip
 import json
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -178,3 +182,65 @@ def test_summary_paths_mirror_inputs(tmp_path):
 
     assert summary_path(tmp_path, Path("a/b.pdf")) == tmp_path / "a" / "b.pdf.summary.md"
     assert summary_path(tmp_path, Path("v.jsonl"), "x/y") == tmp_path / "v.jsonl" / "x_y.summary.md"
+
+
+def test_output_inside_an_input_folder_is_never_read_as_input(model_dir, papers, capsys):
+    out = papers / "summaries"
+    for _ in range(3):
+        assert run(model_dir, papers, "--out", out, "--recursive", "--overwrite") == 0
+        assert {r["path"] for r in rows(out)} == {"a.txt", "b.md", "sub dir/über paper.tex"}
+    assert not list(out.rglob("*.summary.md.summary.md"))
+
+
+def test_the_run_ends_with_a_tally(model_dir, papers, tmp_path, capsys):
+    (papers / "empty.txt").write_text("   \n")
+    out = tmp_path / "out"
+    assert run(model_dir, papers, "--out", out) == 1
+    assert f"2 summarized, 1 failed, 0 already done; index: {out / 'summaries.jsonl'}" in (
+        capsys.readouterr().out
+    )
+    (papers / "empty.txt").unlink()
+    assert run(model_dir, papers, "--out", out) == 0
+    assert "0 summarized, 0 failed, 2 already done" in capsys.readouterr().out
+
+
+def test_a_worker_ends_when_the_batch_command_is_killed(tmp_path):
+    """A worker outliving a SIGKILLed parent would go on writing files no index lists."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT_THAT_STARTS_A_WORKER],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    worker = int(parent.stdout.readline())
+    assert parent.stdout.readline().strip() == "ready"
+    assert alive(worker)
+    parent.kill()
+    parent.wait()
+    deadline = time.time() + 10
+    while alive(worker) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not alive(worker)
+
+
+PARENT_THAT_STARTS_A_WORKER = """
+import subprocess, sys, time
+worker = subprocess.Popen([sys.executable, "-c", '''
+import os, time
+from summarizer.batch import end_with_parent
+end_with_parent(os.getppid())
+print("ready", flush=True)
+time.sleep(120)
+'''])
+print(worker.pid, flush=True)
+time.sleep(120)
+"""
+
+
+def alive(pid: int) -> bool:
+    """Running (not gone, not a zombie waiting to be reaped)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "State:\tZ" not in status

@@ -182,3 +182,21 @@ def test_empty_predictions_are_counted_not_hidden(tmp_path, data, monkeypatch, c
     metrics = evaluate(EvalSettings(data=str(data), out=str(tmp_path / "e"), baseline="lead"))
     assert metrics["empty_predictions"] == 4
     assert "4 of 8 predictions are empty" in caplog.text
+
+
+def test_a_results_folder_is_resumed_only_by_the_system_that_made_it(data, tmp_path, capsys):
+    out = tmp_path / "run"
+    lexrank = evaluate(EvalSettings(data=str(data), out=str(out), baseline="lexrank", limit=4))
+    with pytest.raises(ValueError, match=r"holds predictions of baseline:lexrank.*--overwrite"):
+        evaluate(EvalSettings(data=str(data), out=str(out), baseline="lead"))
+    # The same system resumes (and only adds the documents it had not done).
+    resumed = evaluate(EvalSettings(data=str(data), out=str(out), baseline="lexrank"))
+    assert resumed["n"] == 8 and lexrank["n"] == 4
+    fresh = evaluate(EvalSettings(data=str(data), out=str(tmp_path / "lead"), baseline="lead"))
+    replaced = evaluate(EvalSettings(data=str(data), out=str(out), baseline="lead", overwrite=True))
+    assert replaced["rouge1"] == fresh["rouge1"] != resumed["rouge1"]
+    assert replaced["system"] == "baseline:lead"
+    # From the command line: a clear message and exit code 2, not a traceback.
+    args = ["evaluate", "--data", str(data), "--out", str(out), "--baseline", "textrank"]
+    assert main(args) == 2
+    assert "holds predictions of baseline:lead" in capsys.readouterr().err

@@ -33,7 +33,8 @@ def test_lead_takes_the_first_sentences_up_to_the_budget():
     sentences = ["a b c .", "d e f .", "g h i ."]
     assert lead(sentences, max_words=8) == ["a b c .", "d e f ."]  # 4 tokens, then 8
     assert lead(sentences, max_words=4) == ["a b c ."]
-    assert lead(sentences, max_words=2) == ["a b c ."]  # the first is always taken
+    # Nothing fits: the first sentence, cut to the budget (a summary keeps its length).
+    assert lead(sentences, max_words=2) == ["a b"]
 
 
 def test_budget_may_be_crossed_by_a_tenth_at_most():

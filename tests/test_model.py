@@ -10,10 +10,13 @@ from summarizer.model.modeling import concat_encoder_target
 from summarizer.model.sizing import count_parameters
 from summarizer.seed import set_seed
 
-VARIANTS = ["sparse", "dense"]
+# The tiny preset, its dense twin, and the preset with the pointer-generator copy head.
+VARIANTS = ["sparse", "dense", "copy"]
 
 
 def make_model(variant: str, **overrides) -> TerraformerForConditionalGeneration:
+    if variant == "copy":
+        overrides["copy_attention"] = True
     config = sizing.preset("tiny", dense=variant == "dense", **overrides)
     return TerraformerForConditionalGeneration(config).eval()
 
@@ -249,3 +252,31 @@ def test_sampling_length_penalty_and_minimum_length_work_with_the_cache(variant)
     assert outputs[0].shape[1] == 10  # start token + exactly 9 (EOS suppressed until then)
     beams = model.generate(input_ids=ids, num_beams=3, length_penalty=2.0, max_new_tokens=6)
     assert beams.shape[0] == 2 and beams.shape[1] <= 7
+
+
+def test_loss_over_micro_batches_adds_up_to_the_batch_mean():
+    """Gradient accumulation: each micro-batch's loss divided by the whole batch's target
+    count sums to the loss of the batch in one piece, however unevenly the targets split."""
+    model = make_model("sparse", dropout=0.0, ff_dropout=0.0)
+    ids = torch.randint(3, 300, (3, 20))
+    labels = torch.randint(3, 300, (3, 10))
+    labels[0, 4:] = -100  # the rows hold 4, 10 and 10 targets
+    whole = model(input_ids=ids, labels=labels).loss
+    n = int((labels != -100).sum())
+    parts = [
+        model(input_ids=ids[rows], labels=labels[rows], num_items_in_batch=n).loss
+        for rows in (slice(0, 1), slice(1, 3))
+    ]
+    torch.testing.assert_close(sum(parts), whole)
+    # A plain mean per micro-batch would weigh the short row's targets too much.
+    plain = [model(input_ids=ids[r], labels=labels[r]).loss for r in (slice(0, 1), slice(1, 3))]
+    assert abs((plain[0] * 4 + plain[1] * 20) / n - whole) < 1e-5
+    assert abs(sum(plain) / 2 - whole) > 1e-3
+
+
+def test_dense_layers_start_with_glorot_scale_unless_a_std_is_given():
+    glorot = make_model("dense").decoder.stack.layers[0].sublayer.qkv.q.weight
+    bound = (6 / (glorot.shape[0] + glorot.shape[1])) ** 0.5
+    assert glorot.abs().max() <= bound and glorot.std() > 0.8 * bound / 3**0.5
+    bert = make_model("dense", initializer_range=0.02).decoder.stack.layers[0].sublayer.qkv.q
+    assert 0.015 < bert.weight.std() < 0.025

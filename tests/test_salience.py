@@ -83,7 +83,7 @@ def test_pick_keeps_the_budget_document_order_and_no_repeats():
     assert pick([], np.zeros(0), 10) == []
     fragments = ["( fig . 2 ) .", "this sentence is long enough to be kept .", "and ) ."]
     assert pick(fragments, np.array([9.0, 1.0, 8.0]), 20) == [fragments[1]]
-    assert pick(fragments[::2], np.array([1.0, 2.0]), 2) == ["and ) ."]  # nothing longer
+    assert pick(fragments[::2], np.array([1.0, 2.0]), 3) == ["and ) ."]  # nothing longer
 
 
 def write_cued(path, n: int):

@@ -254,9 +254,12 @@ def test_extractive_mode_gives_the_most_salient_sentences_in_order(summarizer):
     ]
     assert not result.shortened and result.used_tokens == result.input_tokens > 0
     assert "extract" in result.seconds and "generate" not in result.seconds
-    budget = GenerationSettings(length=8).max_words  # 6 words: one sentence
-    one = extractive.summarize(EXTRACTABLE, mode="extractive", length=8).summary
-    assert budget == 6 and one.splitlines() == ["Sparse layers are fast on long inputs."]
+    budget = GenerationSettings(length=11).max_words  # 8 words: one sentence
+    one = extractive.summarize(EXTRACTABLE, mode="extractive", length=11).summary
+    assert budget == 8 and one.splitlines() == ["Sparse layers are fast on long inputs."]
+    # A budget no sentence fits (6 words < 8): the best sentence, cut to the budget.
+    cut = extractive.summarize(EXTRACTABLE, mode="extractive", length=8).summary
+    assert cut.splitlines() == ["Sparse layers are fast on long."]
 
 
 def test_extractive_mode_summarizes_sections_too(summarizer):
@@ -308,3 +311,35 @@ def test_written_summaries_are_experimental_until_conditioning_is_measured(model
         result = Summarizer.from_pretrained(measured).summarize(text, GREEDY)
         assert (result.warning == EXPERIMENTAL) is warned
         assert (EXPERIMENTAL in result.to_markdown()) is warned
+
+
+# ---------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("mode", ["abstractive", "extractive"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hello",
+        "∑ ∫ ∂ √ ≈ ≠ ± × ÷ ∞ " * 400,  # only math symbols
+        "x" * 2_000_000,  # one unbroken 2 MB line
+    ],
+    ids=["one word", "math symbols", "2 MB line"],
+)
+def test_input_without_sentences_is_refused_with_a_clear_message(summarizer, text, mode):
+    salience = summarizer.salience
+    summarizer.salience = SalienceModel()  # any salience model: extractive mode is allowed
+    try:
+        with pytest.raises(IngestError, match="nothing to summarize"):
+            summarizer.summarize(text, replace(GREEDY, mode=mode))
+    finally:
+        summarizer.salience = salience
+
+
+def test_text_without_sentence_ends_still_respects_the_length(summarizer):
+    words = " ".join(f"term{i % 50} data" for i in range(4000))  # 8,000 words, no full stop
+    salience = summarizer.salience
+    summarizer.salience = SalienceModel()
+    try:
+        result = summarizer.summarize(words, replace(GREEDY, mode="extractive", length=40))
+    finally:
+        summarizer.salience = salience
+    assert 0 < len(result.summary.split()) <= 1.1 * 30  # 40 tokens: a 30-word budget

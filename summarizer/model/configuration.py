@@ -118,6 +118,9 @@ class TerraformerConfig(PretrainedConfig):
         qkv_sparsity: int = 4,
         qkv_time_kernel: int = 3,  # causal kernel length along time of the Q/K/V convolutions
         loss_sparsity: int = 0,  # multiplicative output layer with S modules (0 = dense)
+        # A pointer-generator copy head over the encoder output (See et al. 2017); not in the
+        # paper: a direct path from the input to the output (see modeling.CopyHead).
+        copy_attention: bool = False,
         encoder_attention: str = "lsh",  # "lsh" or "full"
         decoder_attention: str = "lsh",  # "lsh" or "full"
         lsh_chunk_len: int = 128,
@@ -128,7 +131,11 @@ class TerraformerConfig(PretrainedConfig):
         lsh_eval_seed: int = 0,  # fixed hash rotations at inference, so outputs are repeatable
         reversible: bool = True,  # False stores activations (the memory baseline)
         sparse_ff_gather_max_tokens: int = 8,  # inference: gather path up to this many tokens
-        initializer_range: float = 0.02,
+        # Dense and convolution weights: None = Glorot-uniform, trax's initializer for Dense
+        # layers and the scale the sparse layers already use; a number = N(0, that std), the
+        # BERT/BART habit. 0.02 left the dense twin unable to learn even to copy its input (the
+        # input's share of the target logits starts ~20x smaller; see benchmarks/copy_task.py).
+        initializer_range: float | None = None,
         pad_token_id: int = 0,
         bos_token_id: int = 1,
         eos_token_id: int = 2,
@@ -158,6 +165,7 @@ class TerraformerConfig(PretrainedConfig):
         self.qkv_sparsity = qkv_sparsity
         self.qkv_time_kernel = qkv_time_kernel
         self.loss_sparsity = loss_sparsity
+        self.copy_attention = copy_attention
         self.encoder_attention = encoder_attention
         self.decoder_attention = decoder_attention
         self.lsh_chunk_len = lsh_chunk_len

@@ -10,12 +10,17 @@ There is no cross-attention: the decoder is one causal stack over the encoder ou
 by the target, so its self-attention does the work of encoder-decoder attention (trax
 ConfigurableTerraformer). The token embedding is shared by encoder inputs and decoder targets.
 
+Optional, and a deviation from the paper (`copy_attention`): a pointer-generator head (See et al.
+2017) whose one full-attention head from each target position over the encoder output gives a
+distribution over the input's tokens, mixed with the vocabulary distribution by a learned gate.
+
 Notation: B batch, S encoder length, T target length, L = S + T, D d_model, V vocabulary.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, fields
 from typing import ClassVar
 
 import torch
@@ -41,7 +46,11 @@ class TerraformerPreTrainedModel(PreTrainedModel):
 
     def _init_weights(self, module: nn.Module) -> None:
         std = self.config.initializer_range
-        if isinstance(module, nn.Embedding):
+        if isinstance(module, (nn.Linear, nn.Conv2d)) and std is None:
+            nn.init.xavier_uniform_(module.weight)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
             # With the sqrt(D) scale in TokenEmbedding, token vectors have unit-variance entries
             # (like the sinusoidal positions) and tied output logits start with unit variance.
             nn.init.normal_(module.weight, std=self.config.d_model**-0.5)
@@ -73,6 +82,7 @@ class TerraformerForConditionalGeneration(TerraformerPreTrainedModel, Generation
             )
         else:
             self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
+        self.copy_head = CopyHead(config.d_model) if config.copy_attention else None
         self.post_init()
 
     def get_input_embeddings(self) -> nn.Embedding:
@@ -98,12 +108,18 @@ class TerraformerForConditionalGeneration(TerraformerPreTrainedModel, Generation
         cache: TerraformerCache | None = None,
         use_cache: bool | None = None,
         return_dict: bool | None = None,
+        num_items_in_batch: int | None = None,
+        label_smoothing: float = 0.0,
         **kwargs,  # other generation bookkeeping, unused
     ) -> Seq2SeqLMOutput:
         """input_ids, attention_mask: (B, S); decoder_input_ids or labels: (B, T).
 
-        Returns logits (B, T, V) and, with labels, the mean cross-entropy over labels that are
-        not -100. With `use_cache=True` (inference, no labels), also the decoding cache: pass
+        Returns logits (B, T, V) and, with labels, the cross-entropy summed over labels that
+        are not -100 and divided by `num_items_in_batch` (default: their number here, i.e. the
+        mean). Gradient accumulation passes the whole batch's count, so that the micro-batches'
+        losses add up to the batch mean whatever their sizes (transformers' convention).
+
+        With `use_cache=True` (inference, no labels), also the decoding cache: pass
         it back with the longer `decoder_input_ids` and only the new positions are computed;
         logits are then given for those positions only."""
         if encoder_outputs is None:
@@ -115,6 +131,13 @@ class TerraformerForConditionalGeneration(TerraformerPreTrainedModel, Generation
         enc = encoder_outputs.last_hidden_state  # (B, S, D)
         if attention_mask is None:
             attention_mask = torch.ones(enc.shape[:2], dtype=torch.bool, device=enc.device)
+        # The copy head needs the input's token ids; generate() only passes the encoder
+        # output, which carries them (TerraformerEncoderOutput).
+        source_ids = getattr(encoder_outputs, "input_ids", None)
+        if source_ids is None:
+            source_ids = input_ids
+        if self.copy_head is not None and source_ids is None:
+            raise ValueError("copy_attention needs input_ids (or the encoder's own output)")
 
         if decoder_input_ids is None:
             if labels is None:
@@ -132,6 +155,9 @@ class TerraformerForConditionalGeneration(TerraformerPreTrainedModel, Generation
             # Incremental: prefill once, then only the target positions not yet in the cache.
             if cache is None:
                 cache = self.decoder.prefill(enc, attention_mask.bool())
+                if self.copy_head is not None:
+                    cache.copy = self.copy_head.source(enc, attention_mask.bool(), source_ids)
+            copy_source = cache.copy
             new_ids = decoder_input_ids[:, cache.length :]
             hidden = []
             for i in range(new_ids.shape[1]):
@@ -143,15 +169,24 @@ class TerraformerForConditionalGeneration(TerraformerPreTrainedModel, Generation
             target = self.encoder.embed(decoder_input_ids)  # (B, T, D)
             mask = attention_mask.bool()
             hidden = self.decoder(enc, mask, target, decoder_attention_mask.bool())
+            copy_source = None
+            if self.copy_head is not None:
+                copy_source = self.copy_head.source(enc, mask, source_ids)
         logits = self.lm_head(hidden)  # (B, T, V)
+        if copy_source is not None:
+            logits = self.copy_head(hidden, logits, copy_source)  # log-probabilities
 
         loss = None
         if labels is not None:
-            loss = F.cross_entropy(
+            summed = F.cross_entropy(
                 logits.float().flatten(0, 1),
                 labels.flatten(),
                 ignore_index=IGNORE_INDEX,
+                reduction="sum",
+                label_smoothing=label_smoothing,
             )
+            count = num_items_in_batch or (labels != IGNORE_INDEX).sum().clamp_min(1)
+            loss = summed / count
         return Seq2SeqLMOutput(loss=loss, logits=logits, cache=cache, encoder_last_hidden_state=enc)
 
     def shift_right(self, labels: torch.LongTensor) -> torch.LongTensor:
@@ -215,7 +250,7 @@ class TerraformerEncoder(nn.Module):
         x = self.embed(input_ids)  # (B, S, D)
         x1, x2 = self.stack(x, x, attention_mask.bool())
         h = self.norm(self.proj((x1 + x2) / 2))
-        return BaseModelOutput(last_hidden_state=h)
+        return TerraformerEncoderOutput(last_hidden_state=h, input_ids=input_ids)
 
 
 class TerraformerDecoder(nn.Module):
@@ -279,6 +314,7 @@ class TerraformerCache:
     def __init__(self, layers: list[dict | None]):
         self.layers = layers
         self.length = 0
+        self.copy: CopySource | None = None  # the copy head's view of the input, if any
 
     def reorder_cache(self, beam_idx: torch.LongTensor) -> None:
         """Keep the rows of the beams that survived (beam search)."""
@@ -287,6 +323,63 @@ class TerraformerCache:
                 for key, value in state.items():
                     if hasattr(value, "index_select"):  # tensors; flags stay as they are
                         state[key] = value.index_select(0, beam_idx.to(value.device))
+        if self.copy is not None:
+            self.copy = self.copy.index_select(beam_idx)
+
+
+@dataclass
+class TerraformerEncoderOutput(BaseModelOutput):
+    """The encoder output, with the token ids it read (for the copy head). generate() expands
+    every tensor of it for beams, so the ids follow their rows."""
+
+    input_ids: torch.LongTensor | None = None
+
+
+@dataclass
+class CopySource:
+    """What the copy head reads of the input, computed once per document."""
+
+    keys: torch.Tensor  # (B, S, D) projected encoder output
+    values: torch.Tensor  # (B, S, D) encoder output
+    mask: torch.Tensor  # (B, S) bool, real positions
+    ids: torch.LongTensor  # (B, S) the input's token ids
+
+    def index_select(self, rows: torch.Tensor) -> CopySource:
+        rows = rows.to(self.keys.device)
+        return CopySource(*(getattr(self, f.name).index_select(0, rows) for f in fields(self)))
+
+
+class CopyHead(nn.Module):
+    """Pointer-generator output (See et al. 2017): p(w) = g * p_vocab(w) + (1 - g) * sum of the
+    copy attention on the input positions holding w, with the gate g = sigmoid(W [h; context]).
+
+    One full-attention head from each target position over the encoder output: a short, direct
+    path from the input to the output, which the concatenated decoder otherwise has to learn
+    through every layer, and a way to write rare terms and numbers exactly. Returns
+    log-probabilities, which generate() and the loss use as logits (their softmax is p)."""
+
+    def __init__(self, d_model: int):
+        super().__init__()
+        self.query = nn.Linear(d_model, d_model, bias=False)
+        self.key = nn.Linear(d_model, d_model, bias=False)
+        self.gate = nn.Linear(2 * d_model, 1)
+
+    def source(self, enc: torch.Tensor, mask: torch.Tensor, ids: torch.Tensor) -> CopySource:
+        """enc: (B, S, D), mask and ids: (B, S)."""
+        return CopySource(self.key(enc), enc, mask, ids)
+
+    def forward(self, hidden: torch.Tensor, logits: torch.Tensor, src: CopySource) -> torch.Tensor:
+        """hidden: (B, T, D) decoder states, logits: (B, T, V) -> log p (B, T, V), float32."""
+        scale = hidden.shape[-1] ** -0.5
+        scores = self.query(hidden) @ src.keys.transpose(1, 2) * scale  # (B, T, S)
+        scores = scores.float().masked_fill(~src.mask[:, None, :], float("-inf"))
+        attention = scores.softmax(dim=-1)  # (B, T, S)
+        context = attention.to(src.values.dtype) @ src.values  # (B, T, D)
+        gate = torch.sigmoid(self.gate(torch.cat([hidden, context], dim=-1)).float())  # (B, T, 1)
+        p = gate * logits.float().softmax(dim=-1)
+        index = src.ids[:, None, :].expand(-1, hidden.shape[1], -1)  # (B, T, S)
+        p = p.scatter_add(-1, index, (1 - gate) * attention)
+        return p.clamp_min(1e-12).log()
 
 
 def concat_encoder_target(

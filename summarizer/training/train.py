@@ -29,7 +29,6 @@ import datasets
 import numpy as np
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
@@ -290,16 +289,19 @@ class Trainer:
             )
             sync = i == len(micro_batches) - 1 or world == 1
             with self.ddp.no_sync() if not sync else nullcontext(), self.autocast:
-                logits = self.ddp(
+                # The model's own loss, divided by the global batch's target count: the
+                # micro-batches' losses add up to the global-batch mean whatever the split.
+                loss = self.ddp(
                     input_ids=inputs["input_ids"],
                     attention_mask=inputs["attention_mask"],
                     labels=inputs["labels"],
-                ).logits
-                summed = token_loss_sum(logits, inputs["labels"], self.config.optim.label_smoothing)
+                    num_items_in_batch=n_targets,
+                    label_smoothing=self.config.optim.label_smoothing,
+                ).loss
             # DDP averages gradients over processes; multiplying by `world` turns that into
-            # the sum, so the result is the global-batch mean whatever the split.
-            (summed * world / n_targets).backward()
-            loss_sum += summed.item()
+            # the sum over processes.
+            (loss * world).backward()
+            loss_sum += loss.item() * n_targets
         if self.config.optim.clip_norm:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.optim.clip_norm)
         self.optimizer.step()
@@ -329,10 +331,10 @@ class Trainer:
             inputs = collate(
                 rows["input_ids"], rows["labels"], self.tokenizer.pad_token_id, self.device
             )
+            n = int((inputs["labels"] != IGNORE_INDEX).sum())
             with self.autocast:
-                logits = model(**inputs).logits
-            total += token_loss_sum(logits, inputs["labels"], 0.0).item()
-            count += int((inputs["labels"] != IGNORE_INDEX).sum())
+                total += model(**inputs, num_items_in_batch=n).loss.item() * n
+            count += n
         result = {"val_loss": total / count}
         if t.rouge_docs:
             rows = self.val_set[spread(len(self.val_set), t.rouge_docs)]
@@ -455,19 +457,6 @@ def collate(
         "attention_mask": mask.to(device),
         "labels": label_ids.to(device),
     }
-
-
-def token_loss_sum(
-    logits: torch.Tensor, labels: torch.Tensor, label_smoothing: float
-) -> torch.Tensor:
-    """Summed cross-entropy over the target tokens that are not -100."""
-    return F.cross_entropy(
-        logits.float().flatten(0, 1),
-        labels.flatten(),
-        ignore_index=IGNORE_INDEX,
-        reduction="sum",
-        label_smoothing=label_smoothing,
-    )
 
 
 def build_optimizer(model: torch.nn.Module, optim) -> torch.optim.Optimizer:
