@@ -17,7 +17,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from data.ingest import MAX_BYTES, Document, IngestError, read_pasted
+from data.ingest import MAX_BYTES, PASTED, Document, IngestError, read_pasted
 from summarizer import api
 from summarizer.api import SummaryResult
 from summarizer.paths import MODEL_ENV_VAR, default_model_dir, is_model_dir
@@ -44,7 +44,7 @@ FILE_TYPES = ["pdf", "txt", "md", "tex"]
 TAB_PASTE, TAB_UPLOAD = "Paste text", "Upload a file"
 LEXRANK_WORDS = 150
 EMPTY_SUMMARY = "(The model wrote an empty summary. Try a longer length or other settings.)"
-STAGES = ("read", "extract", "encode", "generate")  # the timed stages, in order
+STAGES = ("read", "extract", "wait", "encode", "generate")  # the timed stages, in order
 MODE_LABELS = {
     "extractive": "Key sentences",
     "abstractive": "Written by the model",
@@ -103,7 +103,11 @@ def time_description(seconds: dict[str, float]) -> str:
 
 
 def download_stem(result: SummaryResult) -> str:
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(result.name).stem).strip("-.")
+    """The file's name, or for pasted text its title when one was found: "paper-summary"."""
+    name = Path(result.name).stem
+    if result.name == PASTED and result.title:
+        name = " ".join(result.title.split()[:8])
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
     return f"{stem or 'paper'}-summary"
 
 
@@ -269,20 +273,26 @@ def progress_reporter(status, bar):
 
     def progress(stage: str, done: int, total: int) -> None:
         if stage == "read" and done < total:
-            status.update(label="Reading the document…")
+            status.update(label="Reading the document…", expanded=True)
             bar.progress(0.0, text="Reading the document…")
-        elif stage == "read":  # the model serves one session at a time
-            status.update(label="Document read; waiting for the model…")
-            bar.progress(0.0, text="Waiting for the model (another summary may be running)…")
+        elif stage == "read":
+            status.update(label="Document read", expanded=True)
+            bar.progress(0.0, text="Document read")
+        elif stage == "extract":
+            status.update(label="Picking the key sentences…", expanded=True)
+            bar.progress(float(done >= total), text="Picking the key sentences…")
+        elif stage == "wait":  # the model writes one summary at a time
+            status.update(label="Waiting for the model…", expanded=True)
+            bar.progress(0.0, text="Waiting for the model: another summary is being written…")
         elif stage == "encode":
-            status.update(label="Encoding the document…")
+            status.update(label="Encoding the document…", expanded=True)
             bar.progress(0.0, text="Encoding the document…")
         elif stage == "generate":
-            status.update(label="Writing the summary…")
+            status.update(label="Writing the summary…", expanded=True)
             fraction = min(done / total, 1.0) if total else 0.0
             bar.progress(fraction, text=f"Writing the summary: {done} / {total} tokens")
         elif stage == "sections":
-            status.update(label="Summarizing the sections…")
+            status.update(label="Summarizing the sections…", expanded=True)
             fraction = min(done / total, 1.0) if total else 0.0
             bar.progress(fraction, text=f"Summarizing sections: {done} / {total}")
 

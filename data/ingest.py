@@ -403,27 +403,58 @@ def _is_heading(line: str) -> bool:
         return False
     words = match.group(1).split()
     letters = sum(c.isalpha() for c in match.group(1))
-    # A heading is short, mostly letters, and not a sentence or a table row.
+    numbers = sum(bool(_NUMBER.fullmatch(w)) for w in words)
+    # A heading is short, mostly letters, and not a sentence or a table row. It may end in a
+    # number ("5 Pulsations in HD 163899"); a row of numbers ("2 Baseline 0.93 0.87") is not.
     return (
         len(words) <= 10
         and letters >= 0.6 * len(match.group(1).replace(" ", ""))
         and not line.endswith((".", ",", ";"))
-        and not re.search(r"\d\s*$", line)
+        and numbers <= 1
+        and numbers <= len(words) // 3
     )
 
 
-def _split_lines(lines: list[str]) -> list[tuple[str, str]]:
-    """(heading, text) pairs from lines of PDF or plain text; blank lines mark paragraphs."""
+_NUMBER = re.compile(r"[-+]?\d[\d.,]*%?")
+_NOT_A_HEADING = re.compile(r"^(?:table|fig(?:ure)?|eq(?:uation)?|algorithm|listing)\b", re.I)
+
+
+def _is_bare_heading(line: str) -> bool:
+    """An unnumbered heading of pasted text ("Observations and data reduction"): a short
+    line that starts with a capital and ends without punctuation. The caller also asks for a
+    blank line before it and prose after it."""
+    words = line.split()
+    return (
+        1 <= len(words) <= 8
+        and line[0].isupper()
+        and not line.endswith((".", ",", ";", ":", "?", "!"))
+        and "," not in line
+        and not _NOT_A_HEADING.match(line)
+        and sum(any(c.isalpha() for c in w) for w in words) >= max(1, len(words) - 1)
+    )
+
+
+def _split_lines(lines: list[str], bare_headings: bool = False) -> list[tuple[str, str]]:
+    """(heading, text) pairs from lines of PDF or plain text; blank lines mark paragraphs.
+    With `bare_headings` (typed or pasted text, whose lines are paragraphs), a short line after
+    a blank line and before a line of prose is a heading too, except the first line (a title)."""
     raw: list[tuple[str, list[str]]] = [("", [])]
-    for line in lines:
+    started = False
+    for i, line in enumerate(lines):
         stripped = line.strip()
         inline = _INLINE_ABSTRACT.match(stripped)
+        after_blank = i > 0 and not lines[i - 1].strip()
+        before_prose = i + 1 < len(lines) and len(lines[i + 1].split()) > 8
         if inline and raw[-1][0] == "":  # "Abstract. We ..." in the front matter
             raw.append(("Abstract", [inline.group(2)]))
-        elif _is_heading(stripped):
+        elif _is_heading(stripped) or (
+            bare_headings and started and after_blank and before_prose
+            and _is_bare_heading(stripped)
+        ):  # fmt: skip
             raw.append((re.sub(r"\s+", " ", stripped).rstrip(".:"), []))
         else:
             raw[-1][1].append(stripped)
+        started = started or bool(stripped)
     return [(h, _join_lines(body)) for h, body in raw]
 
 
@@ -562,7 +593,7 @@ def _drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
 def _read_plain(text: str, name: str) -> Document:
     lines = text.split("\n")
     first = next((line.strip() for line in lines if line.strip()), "")
-    raw = _split_lines(lines)
+    raw = _split_lines(lines, bare_headings=True)
     # A short first line above the first heading reads as the title.
     title = first if raw and len(raw) > 1 and len(first) <= 200 and not _is_heading(first) else None
     return _assemble("text", name, title, raw, None)

@@ -3,10 +3,18 @@ what summary-level ROUGE-L (ROUGE-Lsum) splits on; ROUGE-L is the sentence-level
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from rouge_score import rouge_scorer
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+
+
+@functools.cache
+def scorer() -> rouge_scorer.RougeScorer:
+    """One scorer for the process (making one logs "Using default tokenizer." each time)."""
+    return rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
 
 
 def rouge_f1(predictions: list[str], references: list[str]) -> dict[str, float]:
@@ -21,10 +29,9 @@ def rouge_per_document(predictions: list[str], references: list[str]) -> list[di
     """For each document, {type: {"p", "r", "f"}} on the 0-100 scale."""
     if len(predictions) != len(references):
         raise ValueError(f"{len(predictions)} predictions for {len(references)} references")
-    scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
     rows = []
     for prediction, reference in zip(predictions, references, strict=True):
-        scores = scorer.score(reference, prediction)
+        scores = scorer().score(reference, prediction)
         rows.append(
             {
                 kind: {"p": 100 * s.precision, "r": 100 * s.recall, "f": 100 * s.fmeasure}

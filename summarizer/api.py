@@ -36,7 +36,7 @@ from summarizer.extractive import lexrank
 from summarizer.model.modeling import TerraformerForConditionalGeneration
 from summarizer.model.tokenizer import load_tokenizer
 from summarizer.paths import MODEL_ENV_VAR, default_model_dir, is_model_dir
-from summarizer.readable import readable
+from summarizer.readable import readable, with_source_spelling
 from summarizer.salience import SalienceModel, is_salience_dir
 from summarizer.settings import (
     LENGTHS,
@@ -48,7 +48,8 @@ log = logging.getLogger(__name__)
 
 # The LexRank comparison (`extractive_summary`) reads at most this many sentences.
 LEXRANK_MAX_SENTENCES = 2000
-# progress(stage, done, total): stage is "read", "encode", "generate" (done = tokens written
+# progress(stage, done, total): stage is "read", "extract" (key sentences), "wait" (another
+# caller is using the model; reported only then), "encode", "generate" (done = tokens written
 # so far, total = the most it may write) or "sections" (done = sections summarized).
 Progress = Callable[[str, int, int], None]
 
@@ -237,7 +238,9 @@ class Summarizer:
         report("read", 1, 1)
 
         if extractive:
+            report("extract", 0, 1)
             summary, timing = self.extract(document, document.sections, settings.max_words)
+            report("extract", 1, 1)
         else:
             summary, timing = self.generate(selection.text, settings, report, limit)
         seconds.update(timing)
@@ -246,6 +249,10 @@ class Summarizer:
             sections = self.summarize_sections(document, settings, report, limit)
             seconds["sections"] = time.perf_counter() - start - sum(seconds.values())
         seconds["total"] = time.perf_counter() - start
+        source = " ".join([document.title or "", *(s.text for s in document.sections)])
+        summary = with_source_spelling(summary, source)
+        for section in sections:
+            section.summary = with_source_spelling(section.summary, source)
         return SummaryResult(
             summary=summary,
             name=document.name,
@@ -297,25 +304,36 @@ class Summarizer:
             "input_ids"
         ]  # (1, S)
         max_new = settings.max_new_tokens
-        with self._lock, torch.inference_mode():
+        waited = time.perf_counter()
+        if not self._lock.acquire(blocking=False):  # generation is one caller at a time
+            report("wait", 0, 1)
+            self._lock.acquire()
+        waited = time.perf_counter() - waited
+        try:
             report("encode", 0, 1)
             t0 = time.perf_counter()
-            encoded = self.model.get_encoder()(input_ids=ids)
-            t1 = time.perf_counter()
-            report("encode", 1, 1)
-            report("generate", 0, max_new)
-            out = self.model.generate(
-                input_ids=ids,
-                encoder_outputs=encoded,
-                stopping_criteria=StoppingCriteriaList([TokenCounter(report, max_new)]),
-                **settings.generate_kwargs(),
-            )
+            with torch.inference_mode():
+                encoded = self.model.get_encoder()(input_ids=ids)
+                t1 = time.perf_counter()
+                report("encode", 1, 1)
+                report("generate", 0, max_new)
+                out = self.model.generate(
+                    input_ids=ids,
+                    encoder_outputs=encoded,
+                    stopping_criteria=StoppingCriteriaList([TokenCounter(report, max_new)]),
+                    **settings.generate_kwargs(),
+                )
             t2 = time.perf_counter()
+        finally:
+            self._lock.release()
         written = out.shape[1] - 1  # minus the decoder start token
         report("generate", max_new, max_new)
         text = self.tokenizer.decode(out[0], skip_special_tokens=True)
         log.debug("%d input tokens, %d written", ids.shape[1], written)
-        return readable(text), {"encode": t1 - t0, "generate": t2 - t1}
+        timing = {"encode": t1 - t0, "generate": t2 - t1}
+        if waited >= 0.05:
+            timing = {"wait": waited, **timing}
+        return readable(text), timing
 
     # ------------------------------------------------------------------ long inputs
     def count_tokens(self, text: str) -> int:

@@ -1,6 +1,6 @@
 """From the model's Cohan-style text (lower-cased, tokenized, `@xcite` / `@xmath<n>`
 placeholders) to sentences people read: citations dropped, math marked, punctuation
-attached, sentences capitalized, one sentence a line."""
+attached, sentences capitalized, the source's acronyms restored, one sentence a line."""
 
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ _SENTENCE_START = re.compile(r"^([^A-Za-z0-9]*)([a-z])")
 _PRONOUN_I = re.compile(r"\bi\b(?=\s|'|$)")
 
 
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+
+
 def readable(text: str) -> str:
     """Readable sentences, one a line; text with no words in it gives ""."""
     lines = []
@@ -32,6 +35,34 @@ def readable(text: str) -> str:
         lines.extend(split_sentences(line) if line.strip() else [])
     out = [s for s in (readable_sentence(s) for s in lines) if s]
     return "\n".join(out)
+
+
+def with_source_spelling(text: str, source: str) -> str:
+    """`text` with the words that `source` (the document as written) spells with two or more
+    capitals, such as QCD or mRNA, spelled that way again: the model's text is lower case."""
+    spellings = acronyms(source)
+    if not spellings:
+        return text
+    return _WORD.sub(lambda m: spellings.get(m.group().lower(), m.group()), text)
+
+
+def acronyms(source: str) -> dict[str, str]:
+    """lower case -> the spelling in `source`, for words written with two or more capitals
+    and never in lower case there (so "RESULTS" in a heading does not capitalize "results");
+    when a word is spelled several ways, the most frequent wins."""
+    counts: dict[str, dict[str, int]] = {}
+    lower_case = set()
+    for word in _WORD.findall(source):
+        if sum(c.isupper() for c in word) >= 2:
+            forms = counts.setdefault(word.lower(), {})
+            forms[word] = forms.get(word, 0) + 1
+        elif word.islower():
+            lower_case.add(word)
+    return {
+        lower: max(forms, key=forms.get)
+        for lower, forms in counts.items()
+        if lower not in lower_case
+    }
 
 
 def readable_sentence(sentence: str) -> str:

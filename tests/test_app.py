@@ -278,3 +278,19 @@ def test_a_summary_with_a_warning_shows_it_on_the_page(fake, monkeypatch):
     monkeypatch.setattr(FakeSummarizer, "warning", "Experimental: may not describe this paper.")
     summarize(app)
     assert [w.value for w in app.warning] == ["Experimental: may not describe this paper."]
+
+
+def test_download_of_pasted_text_is_named_after_its_title(fake, monkeypatch):
+    names = []
+    real = st.download_button
+
+    def recording(label, data, file_name=None, *args, **kwargs):
+        names.append(file_name)
+        return real(label, data, file_name, *args, **kwargs)
+
+    monkeypatch.setattr(st, "download_button", recording)
+    app = start()
+    app.text_area(key="pasted_text").input(PAPER)
+    summarize(app)
+    stem = "Attention-over-long-documents-summary"
+    assert names[-2:] == [f"{stem}.txt", f"{stem}.md"]

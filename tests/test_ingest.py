@@ -533,3 +533,33 @@ def test_no_other_exception_escapes(tmp_path: Path, paper_pdf: bytes) -> None:
                 list(read_documents(path))
             except IngestError as error:
                 assert str(error) and "\n" not in str(error)
+
+
+def test_a_numbered_heading_may_end_in_a_number_but_a_table_row_is_not_a_heading() -> None:
+    prose = "The star pulsates in several modes that we measure over many nights of data."
+    text = (
+        f"4 Observations\n{prose}\n5 Pulsations in HD 163899\n{prose}\n"
+        f"2 Baseline 0.93 0.87\n{prose}"
+    )
+    doc = read_pasted(text)
+    assert [s.heading for s in doc.sections] == ["4 Observations", "5 Pulsations in HD 163899"]
+    assert "2 Baseline 0.93 0.87" in doc.sections[1].text
+
+
+def test_unnumbered_headings_of_pasted_text_are_found() -> None:
+    prose = "We describe the part of the work named above in one long sentence of prose here."
+    headings = [
+        "Observations and data reduction",
+        "Frequency analysis",
+        "Mode identification",
+        "Pulsations in HD 163899",
+        "Comparison with models",
+        "Discussion",
+        "Concluding remarks",
+    ]
+    text = "A study of a pulsating star\n\n" + "".join(f"\n{h}\n{prose}\n" for h in headings)
+    text += "\nTable 1\nThe frequencies that we found are listed in this table with their errors.\n"
+    doc = read_pasted(text)
+    assert doc.title == "A study of a pulsating star"
+    assert [s.heading for s in doc.sections] == ["", *headings]  # "": the title line
+    assert "Table 1" in doc.sections[-1].text  # a caption label is not a heading

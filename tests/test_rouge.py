@@ -49,3 +49,15 @@ def test_mismatched_or_empty_inputs_are_errors():
         rouge_f1([], [])
     with pytest.raises(ValueError, match="No values"):
         bootstrap_ci([])
+
+
+def test_the_scorer_is_made_once_not_once_per_document(caplog):
+    import logging
+
+    from eval import rouge
+
+    rouge.scorer.cache_clear()
+    with caplog.at_level(logging.INFO):
+        for _ in range(3):
+            rouge.rouge_per_document(["the cat sat ."], ["the cat sat on the mat ."])
+    assert sum("Using default tokenizer" in r.getMessage() for r in caplog.records) == 1

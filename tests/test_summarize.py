@@ -2,6 +2,7 @@
 plumbing)."""
 
 import threading
+import time
 import zlib
 from dataclasses import replace
 
@@ -343,3 +344,40 @@ def test_text_without_sentence_ends_still_respects_the_length(summarizer):
     finally:
         summarizer.salience = salience
     assert 0 < len(result.summary.split()) <= 1.1 * 30  # 40 tokens: a 30-word budget
+
+
+def test_acronyms_keep_the_spelling_of_the_source():
+    from summarizer.readable import with_source_spelling
+
+    source = (
+        "Lattice QCD and mRNA. The QCD vacuum; HD 163899 pulsates. Qcd is rare.\n"
+        "RESULTS\nThe results of the STARS survey show that stars pulsate."
+    )
+    text = readable("lattice qcd predicts the mrna level of hd stars .")
+    assert with_source_spelling(text, source) == (
+        "Lattice QCD predicts the mRNA level of HD stars."
+    )
+    assert with_source_spelling("A plain sentence.", source) == "A plain sentence."
+    # Written in capitals in a heading but in lower case elsewhere: left alone.
+    assert with_source_spelling("Results on stars.", source) == "Results on stars."
+
+
+def test_waiting_for_the_model_is_reported_and_timed(summarizer):
+    stages, results = [], []
+    summarizer._lock.acquire()  # another caller is writing
+    worker = threading.Thread(
+        target=lambda: results.append(
+            summarizer.summarize(EXTRACTABLE, GREEDY, progress=lambda *s: stages.append(s))
+        )
+    )
+    worker.start()
+    deadline = time.time() + 30
+    while ("wait", 0, 1) not in stages and time.time() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)
+    assert ("wait", 0, 1) in stages and not any(s[0] == "encode" for s in stages)
+    summarizer._lock.release()
+    worker.join()
+    assert results[0].seconds["wait"] >= 0.1
+    alone = summarizer.summarize(EXTRACTABLE, GREEDY, progress=lambda *s: stages.append(s))
+    assert "wait" not in alone.seconds
