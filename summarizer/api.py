@@ -30,7 +30,6 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
 from data.ingest import Document, IngestError, Section, read_document, read_pasted
-from data.normalize import cohan_style
 from data.sentences import split_sentences
 from summarizer.extractive import lexrank
 from summarizer.model.modeling import TerraformerForConditionalGeneration
@@ -38,6 +37,7 @@ from summarizer.model.tokenizer import load_tokenizer
 from summarizer.paths import MODEL_ENV_VAR, default_model_dir, is_model_dir
 from summarizer.readable import readable, with_source_spelling
 from summarizer.salience import SalienceModel, is_salience_dir
+from summarizer.selection import InputSelector, Selection
 from summarizer.settings import (
     LENGTHS,
     GenerationSettings,
@@ -133,16 +133,6 @@ class SummaryResult:
         return "\n".join(parts).strip() + "\n"
 
 
-@dataclass
-class Selection:
-    """The text the encoder reads, and how it was chosen."""
-
-    text: str
-    input_tokens: int
-    used_tokens: int
-    shortening: str  # "" when nothing was left out
-
-
 def find_model_dir(path: str | os.PathLike | None = None) -> Path:
     """The model directory for `path` (None: $SUMMARIZER_MODEL or the shipped default);
     ModelNotFoundError, saying how to get one, when it holds no model."""
@@ -172,6 +162,7 @@ class Summarizer:
         # Measured conditioning gap of the model (None: never measured); see CONDITIONING_FILE.
         self.conditioning_gap: float | None = None
         self.max_input_tokens: int = model.config.max_input_tokens
+        self.selector = InputSelector(tokenizer, self.max_input_tokens)
         self._lock = threading.Lock()
 
     @classmethod
@@ -337,63 +328,14 @@ class Summarizer:
 
     # ------------------------------------------------------------------ long inputs
     def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return self.selector.count_tokens(text)
 
     def count_each(self, sentences: list[str]) -> list[int]:
-        """Tokens per sentence as it appears after another one (after a space)."""
-        if not sentences:
-            return []
-        encoded = self.tokenizer([" " + s for s in sentences], add_special_tokens=False)
-        return [len(ids) for ids in encoded["input_ids"]]
+        return self.selector.count_each(sentences)
 
     def select_input(self, sections: list[Section], limit: int | None = None) -> Selection:
-        """The encoder's text: the whole document when it fits, else a section-aware
-        selection. The model learned from the start of papers, so the first section (usually
-        the introduction) keeps up to half the budget, and the rest is shared evenly by the
-        other sections, each keeping its opening sentences; document order is kept."""
-        limit = limit or self.max_input_tokens
-        budget = limit - 1  # room for </s>
-        texts = [cohan_style(s.text) for s in sections]
-        whole = " ".join(t for t in texts if t)
-        total = self.count_tokens(whole)
-        if total <= budget:
-            return Selection(whole, total, total, "")
-        sentences = [split_sentences(t) for t in texts]
-        lengths = [self.count_each(group) for group in sentences]
-
-        shares = share_budget([sum(group) for group in lengths], budget)
-        # Each section keeps its opening sentences within its share; what the shares leave
-        # (a sentence rarely ends exactly on one) then goes to the next sentences, first
-        # section first.
-        counts = [opening(group, share) for group, share in zip(lengths, shares, strict=True)]
-        left = budget - sum(sum(group[:n]) for group, n in zip(lengths, counts, strict=True))
-        for i, group in enumerate(lengths):
-            while counts[i] < len(group) and group[counts[i]] <= left:
-                left -= group[counts[i]]
-                counts[i] += 1
-        kept_sections = [
-            " ".join(group[:n]) for group, n in zip(sentences, counts, strict=True) if n
-        ]
-        text = " ".join(kept_sections)
-        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
-        if len(ids) > budget:  # sentence counts are exact up to a token at the joins
-            text = self.tokenizer.decode(ids[:budget])
-        used = min(len(ids), budget)
-        if not text:  # no opening sentence fits its share: fall back to the first tokens
-            ids = self.tokenizer(whole, add_special_tokens=False)["input_ids"][:budget]
-            text = self.tokenizer.decode(ids)
-            used = len(ids)
-            how = f"kept the first {used:,} of {total:,} tokens (no whole sentence fit)"
-            return Selection(text, total, used, how)
-        if len(sections) == 1:
-            how = f"kept the opening {used:,} of {total:,} tokens (no section headings found)"
-        else:
-            how = (
-                f"kept {used:,} of {total:,} tokens: the opening sentences of "
-                f"{len(kept_sections)} of {len(sections)} sections, the first section "
-                f"getting up to half of the {limit:,}-token input"
-            )
-        return Selection(text, total, used, how)
+        """What the encoder reads of `sections` (see summarizer.selection)."""
+        return self.selector.select_input(sections, limit or self.max_input_tokens)
 
 
 def read_conditioning_gap(model_dir: Path) -> float | None:
@@ -404,40 +346,6 @@ def read_conditioning_gap(model_dir: Path) -> float | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return float(gap) if isinstance(gap, int | float) else None
-
-
-def opening(lengths: list[int], share: int) -> int:
-    """How many leading sentences (of these token lengths) fit in `share` tokens."""
-    spent = 0
-    for i, n in enumerate(lengths):
-        if spent + n > share:
-            return i
-        spent += n
-    return len(lengths)
-
-
-def share_budget(sizes: list[int], budget: int) -> list[int]:
-    """Token budgets per section: the first gets up to half, the others split the rest
-    evenly; what a short section leaves unused goes to the sections that still want more."""
-    shares = [0] * len(sizes)
-    if not sizes:
-        return shares
-    shares[0] = min(sizes[0], budget // 2 if len(sizes) > 1 else budget)
-    left = budget - shares[0]
-    wanting = [i for i in range(1, len(sizes)) if sizes[i] > 0]
-    while left > 0 and wanting:
-        each = max(1, left // len(wanting))
-        for i in list(wanting):
-            give = min(each, sizes[i] - shares[i], left)
-            shares[i] += give
-            left -= give
-            if shares[i] >= sizes[i]:
-                wanting.remove(i)
-            if left == 0:
-                break
-    if left > 0:  # everything else fit: give the first section the rest
-        shares[0] = min(sizes[0], shares[0] + left)
-    return shares
 
 
 class TokenCounter(StoppingCriteria):

@@ -17,6 +17,7 @@ from tests.model_fixtures import save_tiny_model
 
 ARGS = ["--length", "8", "--num-beams", "1"]
 TEXT = "A sparse model reads the paper. It then writes a short summary of it."
+OPENINGS = ("The attention layer is sparse.", "A model of data.", "Results show speed.")
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +29,13 @@ def model_dir(tmp_path_factory):
 def papers(tmp_path):
     root = tmp_path / "papers"
     (root / "sub dir").mkdir(parents=True)
-    (root / "a.txt").write_text(TEXT)
-    (root / "b.md").write_text("# A title\n\n## Method\n\n" + TEXT)
+    # Each paper opens differently, so their summaries differ (the tiny model copies).
+    a, b, c = OPENINGS
+    (root / "a.txt").write_text(f"{a} {TEXT}")
+    (root / "b.md").write_text(f"# A title\n\n## Method\n\n{b} {TEXT}")
     (root / "sub dir" / "über paper.tex").write_text(
-        "\\documentclass{article}\\begin{document}\\section{Intro}" + TEXT + "\\end{document}"
+        f"\\documentclass{{article}}\\begin{{document}}\\section{{Intro}}{c} {TEXT}"
+        "\\end{document}"
     )
     (root / "notes.csv").write_text("ignored,because,of,its,extension")
     return root
@@ -119,6 +123,7 @@ def test_worker_processes_give_the_same_summaries(model_dir, papers, tmp_path):
     one = {r["path"]: r["summary"] for r in rows(tmp_path / "one")}
     two = {r["path"]: r["summary"] for r in rows(tmp_path / "two")}
     assert one == two
+    assert all(one.values()) and len(set(one.values())) == len(one)  # a mix-up would show
 
 
 @pytest.mark.parametrize(
@@ -143,7 +148,9 @@ def test_extractive_mode_picks_sentences_and_needs_a_salience_model(tmp_path, pa
     assert run(model, papers, "--out", out, "--mode", "extractive") == 0
     for row in rows(out):
         assert row["status"] == "ok" and row["mode"] == "extractive"
-        assert row["summary"] and all(s in TEXT for s in row["summary"].splitlines())
+        sentences = row["summary"].splitlines()
+        source = TEXT + " ".join(OPENINGS)  # a sentence over the budget is cut: a prefix
+        assert sentences and all(s.rstrip(".") in source for s in sentences)
     broken = save_tiny_model(tmp_path / "broken")
     SalienceModel().save(broken)
     (broken / "salience.json").write_text("{")

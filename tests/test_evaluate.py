@@ -51,25 +51,30 @@ def test_interrupted_run_resumes_and_keeps_written_predictions(tmp_path, data):
 
 
 def test_checkpoint_run_uses_the_model(tmp_path, data):
-    from summarizer import TerraformerConfig, TerraformerForConditionalGeneration
-    from summarizer.model.tokenizer import train_tokenizer
+    from tests.model_fixtures import save_tiny_model
 
-    tokenizer = train_tokenizer([data.read_text()], vocab_size=320)
-    model = TerraformerForConditionalGeneration(TerraformerConfig.preset("tiny"))
-    model.save_pretrained(tmp_path / "ckpt")
-    tokenizer.save_pretrained(tmp_path / "ckpt")
+    checkpoint = save_tiny_model(tmp_path / "ckpt")  # trained to copy its input's opening
     metrics = evaluate(
         EvalSettings(
             data=str(data),
             out=str(tmp_path / "m"),
-            checkpoint=str(tmp_path / "ckpt"),
-            limit=2,
-            max_new_tokens=5,
+            checkpoint=str(checkpoint),
+            limit=4,
+            max_new_tokens=8,
             num_beams=1,
             max_input_tokens=64,
         )
     )
-    assert metrics["n"] == 2 and metrics["system"].startswith("checkpoint:")
+    assert metrics["n"] == 4 and metrics["system"].startswith("checkpoint:")
+    articles = {
+        r["article_id"]: " ".join(r["article_text"]).split()[:20]
+        for r in map(json.loads, data.read_text().splitlines())
+    }
+    rows = [json.loads(line) for line in (tmp_path / "m" / "predictions.jsonl").open()]
+    predictions = [row["prediction"] for row in rows]
+    assert all(predictions) and len(set(predictions)) == len(predictions)
+    for row in rows:  # each prediction opens as its own article does (the model copies)
+        assert row["prediction"].split()[0] == articles[row["id"]][0]
 
 
 def test_checkpoint_extractive_run_uses_its_salience_model(tmp_path, data, capsys):

@@ -50,3 +50,29 @@ def test_shipped_model_also_writes_abstractive_summaries(shipped):
     result = shipped.summarize(PAPER, mode="abstractive", length=24)
     assert result.summary.strip() and "generate" in result.seconds
     assert result.summary not in PAPER  # new text, not a copied sentence
+
+
+def test_shipped_weights_give_the_recorded_logits():
+    """A slice of the shipped model's logits, recorded when it was exported (transformers'
+    `expected_slice` habit): numeric drift after a torch or transformers upgrade, or a change
+    to the model code that alters what trained weights compute, fails here."""
+    import torch
+
+    from summarizer.model import TerraformerForConditionalGeneration
+
+    model = TerraformerForConditionalGeneration.from_pretrained(
+        default_model_dir(), dtype=torch.float32
+    ).eval()
+    ids = (torch.arange(40) * 397 % 16000 + 5)[None]
+    targets = (torch.arange(6) * 1013 % 16000 + 5)[None]
+    with torch.no_grad():
+        logits = model(input_ids=ids, decoder_input_ids=targets).logits
+    expected = torch.tensor(
+        [
+            [-3.7077, -0.5244, -0.2536, -3.7381],
+            [-1.8472, 0.7022, 0.5205, -1.8545],
+            [-3.0863, -0.7799, -2.3688, -3.1267],
+        ]
+    )
+    torch.testing.assert_close(logits[0, :3, :4], expected, atol=2e-3, rtol=0)
+    assert logits[0].argmax(-1).tolist() == [334, 1018, 261, 3044, 334, 334]

@@ -7,6 +7,7 @@ import zlib
 from dataclasses import replace
 
 import pytest
+import torch
 from torch import nn
 
 from data.ingest import Document, IngestError, Section
@@ -17,10 +18,10 @@ from summarizer.api import (
     Summarizer,
     document_sentences,
     extractive_summary,
-    share_budget,
 )
 from summarizer.readable import MATH, readable
 from summarizer.salience import SalienceModel
+from summarizer.selection import share_budget
 from tests.model_fixtures import save_tiny_model
 
 GREEDY = GenerationSettings(length=12, num_beams=1, no_repeat_ngram_size=0)
@@ -102,12 +103,19 @@ def test_summarize_pasted_text_reports_what_it_read(summarizer):
 def test_summary_equals_plain_generate_on_the_same_input(summarizer):
     """Encoding once up front (for the progress report) must not change the output."""
     document = paper(1, 3)
-    result = summarizer.summarize(document, GREEDY)
+    written = []
+    generate = summarizer.model.generate
+    summarizer.model.generate = lambda **kwargs: written.append(generate(**kwargs)) or written[-1]
+    try:
+        result = summarizer.summarize(document, GREEDY)
+    finally:
+        del summarizer.model.generate
     text = summarizer.select_input(document.sections).text
     ids = summarizer.tokenizer(text, return_tensors="pt")["input_ids"]
     out = summarizer.model.generate(input_ids=ids, max_new_tokens=12, num_beams=1)
+    assert torch.equal(written[0], out) and out.shape[1] > 4  # the same tokens, and some
     plain = summarizer.tokenizer.decode(out[0], skip_special_tokens=True)
-    assert result.summary == readable(plain)
+    assert result.summary == readable(plain) and result.summary
 
 
 def test_long_document_is_shortened_section_by_section_and_says_so(summarizer):
@@ -212,6 +220,7 @@ def test_concurrent_callers_get_their_own_results(summarizer):
     for t in threads:
         t.join()
     assert got == expected
+    assert all(expected) and len(set(expected)) == len(texts)  # mixed-up results would show
 
 
 def test_extractive_summary_picks_document_sentences():

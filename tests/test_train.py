@@ -183,7 +183,9 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path, data):
     for other in ("two", "accum"):
         assert losses(tmp_path / other) == pytest.approx(reference, rel=1e-5), other
         w = load_file(tmp_path / other / "checkpoints" / "step-0000004" / "model.safetensors")
-        assert max((weights[k] - w[k]).abs().max().item() for k in w) < 1e-4, other
+        # Float sums in another order: with Glorot-scaled weights (~0.1 in the tiny preset)
+        # the rounding reaches ~1.5e-4 after 4 steps.
+        assert max((weights[k] - w[k]).abs().max().item() for k in w) < 5e-4, other
 
 
 def test_batches_are_deterministic_length_grouped_and_cover_the_epoch():
