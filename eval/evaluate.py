@@ -142,6 +142,9 @@ def evaluate(settings: EvalSettings) -> dict:
         "skipped_records": dict(report.skipped),
         "empty_predictions": empty,
         **metrics,
+        # The same predictions against another paper's abstract: a summary of its own paper
+        # scores clearly higher; one that ignores the paper scores the same.
+        "rouge1_other": rouge1_against_others(rows),
         "by_source": {
             source: summarize_scores([r for r in rows if r["source"] == source])
             for source in sorted({r["source"] for r in rows})
@@ -240,6 +243,23 @@ def read_predictions(path: Path) -> dict[str, dict]:
         good.append(line)
     path.write_text("".join(line + "\n" for line in good), encoding="utf-8")
     return rows
+
+
+OTHER_OFFSET = 7  # prediction i is also scored against the reference of document i + 7 (mod n)
+
+
+def rouge1_against_others(rows: list[dict]) -> dict:
+    """Mean ROUGE-1 F1 of each prediction against the reference of document i + 7 (mod n),
+    and how far below its own it is (`gap`, in ROUGE points)."""
+    n = len(rows)
+    if n < 2:
+        return {"f": float("nan"), "gap": float("nan")}
+    shift = OTHER_OFFSET % n or 1
+    others = [rows[(i + shift) % n]["reference"] for i in range(n)]
+    scores = rouge_per_document([r["prediction"] for r in rows], others)
+    other = float(np.mean([s["rouge1"]["f"] for s in scores]))
+    own = float(np.mean([r["scores"]["rouge1"]["f"] for r in rows]))
+    return {"f": other, "gap": own - other}
 
 
 def summarize_scores(rows: list[dict]) -> dict:

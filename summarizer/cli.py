@@ -332,6 +332,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     scores = "  ".join(f"{k} {metrics[k]['f']:.2f}" for k in ("rouge1", "rouge2", "rougeLsum"))
+    scores += f"  (rouge1 against another paper's abstract {metrics['rouge1_other']['f']:.2f})"
     n = metrics["n"]
     skipped = sum(metrics["skipped_records"].values())
     unread = f"; {skipped} unusable records skipped" if skipped else ""

@@ -6,7 +6,8 @@ from dataclasses import replace
 import pytest
 
 from data.sentences import split_sentences
-from eval.evaluate import EvalSettings, evaluate, paired_bootstrap
+from eval.evaluate import EvalSettings, evaluate, paired_bootstrap, rouge1_against_others
+from eval.rouge import rouge_per_document
 from summarizer.cli import main
 from tests.cohan_fixtures import write_cohan
 
@@ -205,3 +206,20 @@ def test_a_results_folder_is_resumed_only_by_the_system_that_made_it(data, tmp_p
     args = ["evaluate", "--data", str(data), "--out", str(out), "--baseline", "textrank"]
     assert main(args) == 2
     assert "holds predictions of baseline:lead" in capsys.readouterr().err
+
+
+def test_rouge_against_another_papers_abstract_tells_reading_from_guessing(data, tmp_path):
+    """`rouge1_other` scores each prediction against the abstract of paper i + 7: the oracle,
+    made from each paper's own sentences, is far above it; a constant summary is not."""
+    oracle = evaluate(EvalSettings(data=str(data), out=str(tmp_path / "o"), baseline="oracle"))
+    assert oracle["rouge1"]["f"] - oracle["rouge1_other"]["f"] == oracle["rouge1_other"]["gap"]
+    assert oracle["rouge1_other"]["gap"] > 10
+    rows = [json.loads(line) for line in (tmp_path / "o" / "predictions.jsonl").open()]
+    same = [{**r, "prediction": rows[0]["prediction"]} for r in rows]  # one text for all
+    for r in same:
+        r["scores"] = {
+            "rouge1": {
+                "f": rouge_per_document([r["prediction"]], [r["reference"]])[0]["rouge1"]["f"]
+            }
+        }
+    assert abs(rouge1_against_others(same)["gap"]) < 1e-9
