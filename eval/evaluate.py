@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from data.dataset import load_documents
 from data.sentences import split_sentences
+from eval.faithfulness import Support, support
 from eval.oracle import oracle
 from eval.rouge import ROUGE_TYPES, bootstrap_ci, rouge_per_document
 from summarizer.extractive import BASELINES
@@ -145,6 +146,8 @@ def evaluate(settings: EvalSettings) -> dict:
         # The same predictions against another paper's abstract: a summary of its own paper
         # scores clearly higher; one that ignores the paper scores the same.
         "rouge1_other": rouge1_against_others(rows),
+        # Numbers and rare words of the predictions that their paper also holds.
+        "faithfulness": faithfulness(rows, dict(zip(docs["id"], docs["article"], strict=True))),
         "by_source": {
             source: summarize_scores([r for r in rows if r["source"] == source])
             for source in sorted({r["source"] for r in rows})
@@ -246,6 +249,12 @@ def read_predictions(path: Path) -> dict[str, dict]:
 
 
 OTHER_OFFSET = 7  # prediction i is also scored against the reference of document i + 7 (mod n)
+
+
+def faithfulness(rows: list[dict], articles: dict[str, str]) -> dict:
+    """Shares of the predictions' numbers and rare words found in their own papers."""
+    total = sum((support(r["prediction"], articles[r["id"]]) for r in rows), Support())
+    return total.shares()
 
 
 def rouge1_against_others(rows: list[dict]) -> dict:

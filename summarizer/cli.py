@@ -333,6 +333,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
         return 2
     scores = "  ".join(f"{k} {metrics[k]['f']:.2f}" for k in ("rouge1", "rouge2", "rougeLsum"))
     scores += f"  (rouge1 against another paper's abstract {metrics['rouge1_other']['f']:.2f})"
+    found = metrics["faithfulness"]
+    for kind in ("numbers", "rare_words"):
+        if found[kind] is not None:
+            scores += f"; {found[kind]:.0%} of {kind.replace('_', ' ')} found in the paper"
     n = metrics["n"]
     skipped = sum(metrics["skipped_records"].values())
     unread = f"; {skipped} unusable records skipped" if skipped else ""

@@ -1,0 +1,109 @@
+"""Do a summary's specifics come from its paper? The share of the numbers, and of the rare words,
+of a summary that also occur in the paper it summarizes. A rare word is one outside the
+COMMON_WORDS most frequent words of the training abstracts (`eval/common_words.txt`).
+
+    python -m eval.faithfulness --data ../shared/data/arxiv/train.jsonl.gz \
+        ../shared/data/pubmed/train.jsonl.gz
+
+writes that word list again from the training abstracts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+COMMON_WORDS = 5000
+WORD_LIST = Path(__file__).with_name("common_words.txt")
+
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])")
+_WORD = re.compile(r"[a-z][a-z-]*[a-z]")
+
+
+@dataclass
+class Support:
+    """How many of a summary's numbers and rare words its paper also holds."""
+
+    numbers: int = 0
+    numbers_supported: int = 0
+    rare_words: int = 0
+    rare_words_supported: int = 0
+
+    def __add__(self, other: Support) -> Support:
+        return Support(
+            *(a + b for a, b in zip(vars(self).values(), vars(other).values(), strict=True))
+        )
+
+    def shares(self) -> dict[str, float | None]:
+        """Supported shares (None when the summaries hold none of that kind)."""
+
+        def share(supported: int, total: int) -> float | None:
+            return supported / total if total else None
+
+        return {
+            "numbers": share(self.numbers_supported, self.numbers),
+            "rare_words": share(self.rare_words_supported, self.rare_words),
+            "n_numbers": self.numbers,
+            "n_rare_words": self.rare_words,
+        }
+
+
+def numbers(text: str) -> list[str]:
+    return _NUMBER.findall(text)
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+@functools.cache
+def common_words() -> frozenset[str]:
+    if not WORD_LIST.is_file():
+        raise FileNotFoundError(
+            f"{WORD_LIST} is missing; write it with python -m eval.faithfulness --data FILES"
+        )
+    return frozenset(WORD_LIST.read_text().split())
+
+
+def support(summary: str, paper: str, common: frozenset[str] | None = None) -> Support:
+    """Each number and rare word of `summary` (every occurrence), and whether `paper` has it."""
+    common = common_words() if common is None else common
+    paper_numbers, paper_words = set(numbers(paper)), set(words(paper))
+    found = numbers(summary)
+    rare = [w for w in words(summary) if w not in common]
+    return Support(
+        numbers=len(found),
+        numbers_supported=sum(n in paper_numbers for n in found),
+        rare_words=len(rare),
+        rare_words_supported=sum(w in paper_words for w in rare),
+    )
+
+
+def most_common_words(abstracts, n: int = COMMON_WORDS) -> list[str]:
+    counts = Counter()
+    for abstract in abstracts:
+        counts.update(words(abstract))
+    return [w for w, _ in counts.most_common(n)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    from data.dataset import load_documents
+
+    parser = argparse.ArgumentParser(description="Write eval/common_words.txt")
+    parser.add_argument("--data", nargs="+", required=True, help="training Cohan files")
+    args = parser.parse_args(argv)
+    abstracts = []
+    for source in args.data:
+        docs, _ = load_documents(source)
+        abstracts += docs["abstract"]
+    WORD_LIST.write_text("\n".join(most_common_words(abstracts)) + "\n")
+    print(f"{WORD_LIST}: the {COMMON_WORDS} most frequent words of {len(abstracts)} abstracts")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

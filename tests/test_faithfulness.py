@@ -1,0 +1,27 @@
+"""Faithfulness: the share of a summary's numbers and rare words that its paper holds."""
+
+from eval.faithfulness import Support, common_words, numbers, support
+
+COMMON = frozenset({"the", "model", "we", "show", "of", "a", "is"})
+
+
+def test_numbers_and_rare_words_are_checked_against_the_paper():
+    paper = "the nematic cell has a thickness of 12.5 microns and 3 layers ."
+    summary = "we show the nematic model is 12.5 microns thick with 4 layers of graphene ."
+    found = support(summary, paper, COMMON)
+    assert numbers(summary) == ["12.5", "4"]
+    assert (found.numbers, found.numbers_supported) == (2, 1)  # 4 is invented
+    # rare: nematic, microns, thick, with, layers, graphene -> 3 of 6 in the paper
+    assert (found.rare_words, found.rare_words_supported) == (6, 3)
+    assert (found + found).shares() == {
+        "numbers": 0.5,
+        "rare_words": 0.5,
+        "n_numbers": 4,
+        "n_rare_words": 12,
+    }
+    assert Support().shares()["numbers"] is None  # no numbers: no share, not 0 or 1
+
+
+def test_the_shipped_word_list_holds_the_commonest_abstract_words():
+    common = common_words()
+    assert len(common) == 5000 and {"the", "we", "results", "patients"} <= common
