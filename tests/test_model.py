@@ -280,3 +280,10 @@ def test_dense_layers_start_with_glorot_scale_unless_a_std_is_given():
     assert glorot.abs().max() <= bound and glorot.std() > 0.8 * bound / 3**0.5
     bert = make_model("dense", initializer_range=0.02).decoder.stack.layers[0].sublayer.qkv.q
     assert 0.015 < bert.weight.std() < 0.025
+
+
+def test_preset_refuses_settings_it_would_silently_ignore():
+    with pytest.raises(ValueError, match="sizing"):
+        TerraformerConfig.preset("tiny", dense=True)  # the dense twin lives in sizing now
+    with pytest.raises(ValueError, match="d_modle"):
+        TerraformerConfig.preset("tiny", d_modle=32)

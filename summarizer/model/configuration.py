@@ -7,6 +7,7 @@ parameters, as in the paper's comparisons.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from transformers import PretrainedConfig
@@ -307,4 +308,13 @@ class TerraformerConfig(PretrainedConfig):
         parameter-matched dense twin."""
         if name not in PRESETS:
             raise ValueError(f"Unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+        if "dense" in overrides:  # PretrainedConfig would keep it as an unused attribute
+            raise ValueError(
+                "TerraformerConfig.preset takes no `dense`; use "
+                "summarizer.model.sizing.preset(name, dense=True) or sizing.dense_twin(config)"
+            )
+        known = inspect.signature(cls.__init__).parameters
+        unknown = sorted(set(overrides) - set(known))
+        if unknown:
+            raise ValueError(f"Unknown TerraformerConfig setting(s) {unknown}")
         return cls(**{**PRESETS[name], **overrides})
