@@ -332,15 +332,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     scores = "  ".join(f"{k} {metrics[k]['f']:.2f}" for k in ("rouge1", "rouge2", "rougeLsum"))
-    scores += f"  (rouge1 against another paper's abstract {metrics['rouge1_other']['f']:.2f})"
+    notes = [f"rouge1 against another paper's abstract {metrics['rouge1_other']['f']:.2f}"]
     found = metrics["faithfulness"]
     for kind in ("numbers", "rare_words"):
         if found[kind] is not None:
-            scores += f"; {found[kind]:.0%} of {kind.replace('_', ' ')} found in the paper"
+            notes.append(f"{found[kind]:.0%} of {kind.replace('_', ' ')} found in the paper")
     n = metrics["n"]
     skipped = sum(metrics["skipped_records"].values())
-    unread = f"; {skipped} unusable records skipped" if skipped else ""
-    print(f"{n} document{'s' * (n != 1)}: {scores} (F1; details in {args.out}){unread}")
+    if skipped:
+        notes.append(f"{skipped} unusable records skipped")
+    print(f"{n} document{'s' * (n != 1)}: {scores} (F1; details in {args.out})")
+    print("; ".join(notes))
     return 0
 
 
