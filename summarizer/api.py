@@ -217,7 +217,8 @@ class Summarizer:
         start = time.perf_counter()
         report("read", 0, 1)
         document = load(source, name)
-        if not has_something_to_summarize(document_sentences(document)):
+        sentences = document_sentences(document)  # split once: checked, then maybe extracted
+        if not has_something_to_summarize(sentences):
             raise IngestError(NOTHING_TO_SUMMARIZE.format(name=document.name))
         extractive = settings.mode == "extractive"
         if extractive:  # picks from the whole paper
@@ -230,7 +231,7 @@ class Summarizer:
 
         if extractive:
             report("extract", 0, 1)
-            summary, timing = self.extract(document, document.sections, settings.max_words)
+            summary, timing = self.extract(sentences, settings.max_words)
             report("extract", 1, 1)
         else:
             summary, timing = self.generate(selection.text, settings, report, limit)
@@ -269,7 +270,7 @@ class Summarizer:
         for i, section in enumerate(chosen):
             report("sections", i, len(chosen))
             if settings.mode == "extractive":
-                summary, _ = self.extract(document, [section], short.max_words)
+                summary, _ = self.extract(document_sentences(document, [section]), short.max_words)
             else:
                 selection = self.select_input([section], limit)
                 summary, _ = self.generate(selection.text, short, lambda *a: None, limit)
@@ -277,12 +278,9 @@ class Summarizer:
         report("sections", len(chosen), len(chosen))
         return results
 
-    def extract(
-        self, document: Document, sections: list[Section], max_words: int
-    ) -> tuple[str, dict[str, float]]:
-        """The salience model's pick of the sections' sentences, as readable text."""
+    def extract(self, sentences: list[str], max_words: int) -> tuple[str, dict[str, float]]:
+        """The salience model's pick of `sentences` (see document_sentences), readable."""
         start = time.perf_counter()
-        sentences = document_sentences(document, sections)
         chosen = self.salience.extract(sentences, max_words) if sentences else []
         return readable("\n".join(chosen)), {"extract": time.perf_counter() - start}
 
