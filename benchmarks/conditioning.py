@@ -7,8 +7,9 @@ scores both the same. The conditioning issue asks for a gap of at least 1.0 nat 
     python -m benchmarks.conditioning --model checkpoints/default \
         --data ../shared/data/arxiv/val.jsonl.gz ../shared/data/pubmed/val.jsonl.gz --limit 16
 
-reads the first `--limit` papers of each file (first 512 tokens of the article, first 192 of
-the abstract by default) and prints the two mean losses and their gap; `--out` writes JSON.
+reads the first `--limit` papers of each file (first 512 tokens of the article, or of the
+salience model's picks for a model trained on them, and the first 192 of the abstract by
+default) and prints the two mean losses and their gap; `--out` writes JSON.
 Written into the model folder as `conditioning.json` (`--out MODEL/conditioning.json`), the
 measurement is what lets the Summarizer drop the "experimental" label of written summaries
 (`summarizer.api.MIN_CONDITIONING_GAP`).
@@ -27,6 +28,8 @@ from data.dataset import load_documents, tokenize_documents
 from summarizer.model import TerraformerForConditionalGeneration
 from summarizer.model.modeling import IGNORE_INDEX
 from summarizer.model.tokenizer import load_tokenizer
+from summarizer.salience import SalienceModel
+from summarizer.training.inputs import salient_articles
 
 OFFSET = 7  # the other paper of paper i is paper i + OFFSET (mod n)
 
@@ -101,8 +104,13 @@ def main(argv: list[str] | None = None) -> int:
     model.eval()
     tokenizer = load_tokenizer(args.model)
     inputs, targets = [], []
+    salience = None  # a model trained on the salience model's picks reads them here too
+    if model.config.input_selection == "salient":
+        salience = SalienceModel.load(args.model)
     for source in args.data:
         docs, _ = load_documents(source, limit=args.limit)
+        if salience is not None:
+            docs = salient_articles(docs, tokenizer, salience, args.input_tokens)
         docs = tokenize_documents(docs, tokenizer, args.input_tokens, args.target_tokens)
         inputs += docs["input_ids"]
         targets += docs["labels"]

@@ -30,6 +30,7 @@ from summarizer.extractive import BASELINES
 from summarizer.model.modeling import TerraformerForConditionalGeneration
 from summarizer.model.tokenizer import load_tokenizer
 from summarizer.salience import SalienceModel, is_salience_dir
+from summarizer.selection import InputSelector
 from summarizer.settings import read_model_settings
 
 log = logging.getLogger(__name__)
@@ -205,8 +206,16 @@ def make_system(settings: EvalSettings, budget: int):
     ).eval()
     tokenizer = load_tokenizer(settings.checkpoint)
     max_input_tokens = settings.max_input_tokens or model.config.max_input_tokens
+    # The encoder reads what it was trained on: the article's opening, or the salience
+    # model's picks (summarizer.selection).
+    selector = InputSelector(tokenizer, max_input_tokens)
+    salience = None
+    if model.config.input_selection == "salient":
+        salience = SalienceModel.load(settings.checkpoint)
 
     def generate(article: str, reference: str) -> str:
+        if salience is not None:
+            article = selector.select_salient(split_sentences(article), salience).text
         ids = tokenizer(
             article[: 10 * max_input_tokens],
             truncation=True,

@@ -163,6 +163,12 @@ class Summarizer:
         self.conditioning_gap: float | None = None
         self.max_input_tokens: int = model.config.max_input_tokens
         self.selector = InputSelector(tokenizer, self.max_input_tokens)
+        if model.config.input_selection == "salient" and salience is None:
+            raise ValueError(
+                "This model was trained on the salience model's picks (input_selection = "
+                "'salient') but has no salience model beside it; copy salience.json and "
+                "salience.safetensors from the run that trained it into the model folder"
+            )
         self._lock = threading.Lock()
 
     @classmethod
@@ -225,7 +231,7 @@ class Summarizer:
             total = self.count_tokens(document.model_text())
             selection = Selection("", total, total, "")
         else:
-            selection = self.select_input(document.sections, limit)
+            selection = self.select_input(document, limit=limit)
         seconds = {"read": time.perf_counter() - start}
         report("read", 1, 1)
 
@@ -272,7 +278,7 @@ class Summarizer:
             if settings.mode == "extractive":
                 summary, _ = self.extract(document_sentences(document, [section]), short.max_words)
             else:
-                selection = self.select_input([section], limit)
+                selection = self.select_input(document, [section], limit)
                 summary, _ = self.generate(selection.text, short, lambda *a: None, limit)
             results.append(SectionSummary(section.heading, summary))
         report("sections", len(chosen), len(chosen))
@@ -331,9 +337,17 @@ class Summarizer:
     def count_each(self, sentences: list[str]) -> list[int]:
         return self.selector.count_each(sentences)
 
-    def select_input(self, sections: list[Section], limit: int | None = None) -> Selection:
-        """What the encoder reads of `sections` (see summarizer.selection)."""
-        return self.selector.select_input(sections, limit or self.max_input_tokens)
+    def select_input(
+        self, document: Document, sections: list[Section] | None = None, limit: int | None = None
+    ) -> Selection:
+        """What the encoder reads of the document's `sections` (all by default), chosen as the
+        model's training input was (summarizer.selection)."""
+        sections = document.sections if sections is None else sections
+        limit = limit or self.max_input_tokens
+        if self.model.config.input_selection == "salient":
+            sentences = document_sentences(document, sections)
+            return self.selector.select_salient(sentences, self.salience, limit=limit)
+        return self.selector.select_input(sections, limit)
 
 
 def read_conditioning_gap(model_dir: Path) -> float | None:

@@ -1,14 +1,21 @@
 """Choosing what the encoder reads when a paper is longer than the model's input: whole when it
-fits, else the opening sentences of every section, the first section (usually the
-introduction) getting up to half of the budget."""
+fits, else either the opening sentences of every section, the first section (usually the
+introduction) getting up to half of the budget (`select_input`), or the salience model's best
+sentences in document order (`select_salient`, extract then abstract). A model reads what it
+was trained on: its config's `input_selection` names which."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from data.ingest import Section
 from data.normalize import cohan_style
 from data.sentences import split_sentences
+
+if TYPE_CHECKING:
+    from summarizer.salience import SalienceModel
 
 
 @dataclass
@@ -66,11 +73,7 @@ class InputSelector:
         kept_sections = [
             " ".join(group[:n]) for group, n in zip(sentences, counts, strict=True) if n
         ]
-        text = " ".join(kept_sections)
-        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
-        if len(ids) > budget:  # sentence counts are exact up to a token at the joins
-            text = self.tokenizer.decode(ids[:budget])
-        used = min(len(ids), budget)
+        text, used = self.within(" ".join(kept_sections), budget)
         if not text:  # no opening sentence fits its share: fall back to the first tokens
             ids = self.tokenizer(whole, add_special_tokens=False)["input_ids"][:budget]
             text = self.tokenizer.decode(ids)
@@ -86,6 +89,53 @@ class InputSelector:
                 f"getting up to half of the {limit:,}-token input"
             )
         return Selection(text, total, used, how)
+
+    def select_salient(
+        self,
+        sentences: list[str],
+        salience: SalienceModel,
+        first: Sequence[int] = (),
+        limit: int | None = None,
+    ) -> Selection:
+        """Extract, then abstract: all of `sentences` when they fit, else those the salience
+        model scores highest, taken while they fit and read in document order. Sentences in
+        `first` (training puts the oracle's there) go before all others."""
+        limit = limit or self.max_input_tokens
+        budget = limit - 1  # room for </s>
+        lengths = self.count_each(sentences)
+        total = sum(lengths)
+        if total <= budget:
+            text, used = self.within(" ".join(sentences), budget)
+            return Selection(text, total, used, "")
+        scores = salience.score(sentences)
+        ahead = set(first)
+        rest = sorted(set(range(len(sentences))) - ahead, key=lambda i: (-scores[i], i))
+        chosen, spent = [], 0
+        for i in [*first, *rest]:  # a long sentence that does not fit leaves room for others
+            if spent + lengths[i] <= budget:
+                chosen.append(i)
+                spent += lengths[i]
+        # Counts are exact up to a token at the joins: drop the last pick rather than cut one.
+        while True:
+            text = " ".join(sentences[i] for i in sorted(chosen))
+            used = self.count_tokens(text)
+            if used <= budget or len(chosen) == 1:
+                break
+            chosen.pop()
+        text, used = self.within(text, budget)
+        how = (
+            f"kept {used:,} of {total:,} tokens: the {len(chosen)} of {len(sentences)} sentences "
+            f"the salience model rates highest, in document order"
+        )
+        return Selection(text, total, used, how)
+
+    def within(self, text: str, budget: int) -> tuple[str, int]:
+        """`text` cut to `budget` tokens, and its length; sentence counts are exact up to a
+        token at the joins, so a selection can come out a token or two long."""
+        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        if len(ids) > budget:
+            text = self.tokenizer.decode(ids[:budget])
+        return text, min(len(ids), budget)
 
 
 def opening(lengths: list[int], share: int) -> int:

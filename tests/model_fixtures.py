@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import functools
 import random
+import zlib
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from summarizer import TerraformerConfig, TerraformerForConditionalGeneration
 from summarizer.model.tokenizer import train_tokenizer
+from summarizer.salience import SalienceModel
 from summarizer.seed import set_seed
 from tests.cohan_fixtures import WORDS
 
@@ -67,3 +70,12 @@ def learn_to_copy(model, tokenizer, texts: list[str], steps: int) -> None:
         loss.backward()
         optimizer.step()
     model.eval()
+
+
+def salience_preferring(word: str) -> SalienceModel:
+    """A salience model that only cares whether a sentence says `word`."""
+    model = SalienceModel()
+    nn.init.zeros_(model.mlp[-1].weight)
+    nn.init.zeros_(model.mlp[-1].bias)
+    model.words.weight.data[zlib.crc32(word.encode()) % model.config.hash_buckets] = 10.0
+    return model.eval()

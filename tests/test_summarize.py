@@ -3,12 +3,10 @@ plumbing)."""
 
 import threading
 import time
-import zlib
 from dataclasses import replace
 
 import pytest
 import torch
-from torch import nn
 
 from data.ingest import Document, IngestError, Section
 from summarizer.api import (
@@ -22,7 +20,7 @@ from summarizer.api import (
 from summarizer.readable import MATH, readable
 from summarizer.salience import SalienceModel
 from summarizer.selection import share_budget
-from tests.model_fixtures import save_tiny_model
+from tests.model_fixtures import salience_preferring, save_tiny_model
 
 GREEDY = GenerationSettings(length=12, num_beams=1, no_repeat_ngram_size=0)
 
@@ -110,7 +108,7 @@ def test_summary_equals_plain_generate_on_the_same_input(summarizer):
         result = summarizer.summarize(document, GREEDY)
     finally:
         del summarizer.model.generate
-    text = summarizer.select_input(document.sections).text
+    text = summarizer.select_input(document).text
     ids = summarizer.tokenizer(text, return_tensors="pt")["input_ids"]
     out = summarizer.model.generate(input_ids=ids, max_new_tokens=12, num_beams=1)
     assert torch.equal(written[0], out) and out.shape[1] > 4  # the same tokens, and some
@@ -120,7 +118,7 @@ def test_summary_equals_plain_generate_on_the_same_input(summarizer):
 
 def test_long_document_is_shortened_section_by_section_and_says_so(summarizer):
     document = paper(4, 30)
-    selection = summarizer.select_input(document.sections)
+    selection = summarizer.select_input(document)
     assert selection.input_tokens > summarizer.max_input_tokens
     assert selection.used_tokens <= summarizer.max_input_tokens - 1
     longest = max(summarizer.count_each([f"the model 3 data {j} ." for j in range(30)]))
@@ -143,7 +141,7 @@ def test_a_larger_input_limit_reads_more(summarizer):
 
 
 def test_text_without_headings_keeps_its_opening(summarizer):
-    selection = summarizer.select_input(paper(1, 60).sections)
+    selection = summarizer.select_input(paper(1, 60))
     assert selection.text.startswith("the model 0 data 0 .")
     assert "no section headings" in selection.shortening
 
@@ -236,15 +234,6 @@ def test_extractive_summary_picks_document_sentences():
 
 
 # ---------------------------------------------------------------------- extractive mode
-def salience_preferring(word: str) -> SalienceModel:
-    """A salience model that only cares whether a sentence says `word`."""
-    model = SalienceModel()
-    nn.init.zeros_(model.mlp[-1].weight)
-    nn.init.zeros_(model.mlp[-1].bias)
-    model.words.weight.data[zlib.crc32(word.encode()) % model.config.hash_buckets] = 10.0
-    return model.eval()
-
-
 EXTRACTABLE = (
     "Dense layers are slow on long inputs. Sparse layers are fast on long inputs. "
     "Our lab moved last year. Sparse attention saves memory at every depth. "

@@ -1,11 +1,13 @@
 """The run configuration: TOML, --set overrides, and errors that say what to change."""
 
+from pathlib import Path
+
 import pytest
 
 from summarizer.model.configuration import TerraformerConfig
 from summarizer.training.config import ConfigError, load_run_config
 
-CONFIGS = ["configs/tiny.toml", "configs/cpu-small.toml", "configs/gpu-base.toml"]
+CONFIGS = sorted(str(p) for p in Path("configs").glob("*.toml"))
 
 
 @pytest.mark.parametrize("path", CONFIGS)

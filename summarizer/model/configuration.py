@@ -13,6 +13,7 @@ from typing import Any
 from transformers import PretrainedConfig
 
 ATTENTION_KINDS = ("lsh", "full")
+INPUT_SELECTIONS = ("opening", "salient")  # see TerraformerConfig.input_selection
 
 # Named presets. Each entry overrides the defaults of `TerraformerConfig.__init__`.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -147,6 +148,11 @@ class TerraformerConfig(PretrainedConfig):
         # The input length the model was trained on. Positions are sinusoidal, so longer
         # inputs run, but the Summarizer shortens documents to this many tokens by default.
         max_input_tokens: int = 2048,
+        # How the encoder's text was chosen in training, so that the Summarizer chooses the
+        # same way: "opening", the paper's start (section openings when it is longer);
+        # "salient", the salience model's best sentences in document order (extract, then
+        # abstract; the model folder then holds the salience model).
+        input_selection: str = "opening",
         **kwargs: Any,
     ):
         self.vocab_size = vocab_size
@@ -180,6 +186,7 @@ class TerraformerConfig(PretrainedConfig):
         self.initializer_range = initializer_range
         self.use_cache = use_cache
         self.max_input_tokens = max_input_tokens
+        self.input_selection = input_selection
         if decoder_start_token_id is None:
             decoder_start_token_id = bos_token_id
         # A multiplicative output layer has no matrix to share with the embedding.
@@ -244,6 +251,10 @@ class TerraformerConfig(PretrainedConfig):
                 getattr(self, name) > 0,
                 f"{name} must be positive, got {getattr(self, name)}",
             )
+        need(
+            self.input_selection in INPUT_SELECTIONS,
+            f"input_selection must be one of {INPUT_SELECTIONS}, got {self.input_selection!r}",
+        )
         need(self.n_encoder_layers >= 0, "n_encoder_layers must be >= 0")
         need(self.n_decoder_layers >= 1, "n_decoder_layers must be >= 1")
         if problems:  # the divisibility checks below would divide by zero

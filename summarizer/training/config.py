@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from summarizer.model import sizing
-from summarizer.model.configuration import PRESETS, TerraformerConfig
+from summarizer.model.configuration import INPUT_SELECTIONS, PRESETS, TerraformerConfig
+from summarizer.salience import is_salience_dir
 
 
 class ConfigError(ValueError):
@@ -41,6 +42,13 @@ class DataSection:
     tokenizer_docs: int = 3000  # documents (articles + abstracts) the tokenizer learns from
     limit_train: int = 0  # use only the first N training documents of each source (0 = all)
     limit_validation: int = 0
+    # What the encoder reads: "opening", the article's first max_input_tokens tokens;
+    # "salient", extract then abstract: the salience model's best sentences in document
+    # order, the oracle's first for `oracle_share` of the training papers
+    # (summarizer/training/inputs.py). The model's config records it for inference.
+    input_selection: str = "opening"
+    salience: str = "checkpoints/default"  # the folder of the salience model that picks
+    oracle_share: float = 0.5
 
 
 @dataclass
@@ -89,6 +97,7 @@ class RunConfig:
         multiple = math.lcm(8, modules or 1)
         overrides = {
             "max_input_tokens": self.data.max_input_tokens,
+            "input_selection": self.data.input_selection,
             **self.model.overrides,
             "vocab_size": -(-vocab_size // multiple) * multiple,
         }
@@ -196,6 +205,19 @@ def validate(config: RunConfig) -> None:
     for key in ("max_input_tokens", "max_target_tokens"):
         if getattr(d, key) < 2:
             raise ConfigError(f"data.{key} must be at least 2")
+    if "input_selection" in m.overrides:
+        raise ConfigError("set data.input_selection, not model.overrides.input_selection")
+    if d.input_selection not in INPUT_SELECTIONS:
+        raise ConfigError(
+            f"data.input_selection must be one of {INPUT_SELECTIONS}, got {d.input_selection!r}"
+        )
+    if d.input_selection == "salient" and not is_salience_dir(d.salience):
+        raise ConfigError(
+            f"data.salience: no salience model in {d.salience!r}; train one with "
+            f"python -m summarizer train-salience --out DIR"
+        )
+    if not 0.0 <= d.oracle_share <= 1.0:
+        raise ConfigError(f"data.oracle_share must be in [0, 1], got {d.oracle_share}")
     if o.name not in ("adamw", "adafactor"):
         raise ConfigError(f"optim.name must be 'adamw' or 'adafactor', got {o.name!r}")
     if o.lr <= 0:

@@ -16,7 +16,7 @@ import torch
 
 from summarizer.model.modeling import TerraformerForConditionalGeneration
 from summarizer.model.tokenizer import load_tokenizer
-from summarizer.salience import is_salience_dir
+from summarizer.salience import SalienceModel, is_salience_dir
 from summarizer.settings import GenerationSettings
 
 log = logging.getLogger(__name__)
@@ -54,12 +54,14 @@ def export(settings: ExportSettings) -> Path:
     generation.validate()
     if generation.min_new_tokens > generation.max_new_tokens:
         raise ValueError("min_new_tokens must be between 0 and max_new_tokens")
-    if generation.mode == "extractive" and not is_salience_dir(settings.out):
+    chosen = checkpoints_of(settings.run)[-settings.average :]
+    # A model trained on the salience model's picks has that salience model beside it.
+    salience = chosen[-1] if is_salience_dir(chosen[-1]) else None
+    if generation.mode == "extractive" and not (salience or is_salience_dir(settings.out)):
         raise ValueError(
             f"--mode extractive: {settings.out} holds no salience model; write one there first "
             f"with python -m summarizer train-salience --out {settings.out}"
         )
-    chosen = checkpoints_of(settings.run)[-settings.average :]
     model = TerraformerForConditionalGeneration.from_pretrained(chosen[-1]).eval()
     if len(chosen) > 1:
         average_weights(model, chosen)
@@ -69,7 +71,9 @@ def export(settings: ExportSettings) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)
     load_tokenizer(chosen[-1]).save_pretrained(tmp)
-    # Keep files that are not the model's, e.g. MODEL_CARD.md and the salience model.
+    if salience is not None:
+        SalienceModel.load(salience).save(tmp)
+    # Keep files that are not the model's, e.g. MODEL_CARD.md and a salience model.
     if settings.out.exists():
         for extra in settings.out.iterdir():
             if not (tmp / extra.name).exists():

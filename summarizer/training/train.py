@@ -37,8 +37,10 @@ from eval.rouge import rouge_f1
 from summarizer.model.modeling import IGNORE_INDEX, TerraformerForConditionalGeneration
 from summarizer.model.tokenizer import load_tokenizer, train_tokenizer
 from summarizer.paths import write_atomically
+from summarizer.salience import SalienceModel
 from summarizer.seed import set_seed
 from summarizer.training.config import ConfigError, RunConfig
+from summarizer.training.inputs import salient_articles
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +145,11 @@ class Trainer:
         train_docs = self.load(d.train, d.limit_train)
         val_docs = self.load(d.validation, d.limit_validation) if d.validation else None
         self.tokenizer = self.prepare_tokenizer(train_docs)
-        self.train_set = self.tokenize(train_docs)
-        self.val_set = self.tokenize(val_docs) if val_docs is not None else None
+        self.salience = None
+        if d.input_selection == "salient":
+            self.salience = SalienceModel.load(d.salience)
+        self.train_set = self.tokenize(train_docs, d.oracle_share)
+        self.val_set = self.tokenize(val_docs, 0.0) if val_docs is not None else None
 
         set_seed(t.seed)  # same initial weights in every process
         model_config = self.config.model_config(len(self.tokenizer))
@@ -191,11 +196,16 @@ class Trainer:
         self.dist.barrier()
         return load_tokenizer(path)
 
-    def tokenize(self, docs: datasets.Dataset) -> datasets.Dataset:
+    def tokenize(self, docs: datasets.Dataset, oracle_share: float) -> datasets.Dataset:
+        """Token ids of what the encoder reads (data.input_selection) and of the target."""
         d = self.config.data
         # The main process fills the cache; the others then read it.
         if not self.dist.is_main:
             self.dist.barrier()
+        if self.salience is not None:
+            docs = salient_articles(
+                docs, self.tokenizer, self.salience, d.max_input_tokens, oracle_share
+            )
         tokenized = tokenize_documents(
             docs, self.tokenizer, d.max_input_tokens, d.max_target_tokens
         )
@@ -370,6 +380,8 @@ class Trainer:
         if self.dist.is_main:
             self.model.save_pretrained(tmp)
             self.tokenizer.save_pretrained(tmp)
+            if self.salience is not None:  # the model reads its picks: keep them together
+                self.salience.save(tmp)
             torch.save(
                 {
                     "optimizer": self.optimizer.state_dict(),
