@@ -22,6 +22,7 @@ from summarizer import api
 from summarizer.api import SummaryResult
 from summarizer.paths import MODEL_ENV_VAR, default_model_dir, is_model_dir
 from summarizer.settings import LENGTHS, GenerationSettings
+from summarizer.sources import as_html
 
 log = logging.getLogger(__name__)
 
@@ -385,6 +386,8 @@ def show_result(run: dict, lexrank: bool) -> None:
         st.markdown(f"**Summary** ({MODE_CAPTIONS[run['request'].settings.mode]})")
         show_text(result.summary or EMPTY_SUMMARY, key="summary_text")
 
+    show_sources(result)
+
     if result.section_summaries:
         with st.expander(f"Section summaries ({len(result.section_summaries)})", expanded=True):
             for section in result.section_summaries:
@@ -408,6 +411,43 @@ def show_result(run: dict, lexrank: bool) -> None:
             "text/markdown",
             icon=":material/download:",
         )
+
+
+def show_sources(result: SummaryResult) -> None:
+    """Each summary sentence, expandable to the passages of the paper it comes from, and the
+    whole paper with those passages marked."""
+    if not result.sources:
+        return
+    unsupported = sum(not s.supported for s in result.sources)
+    st.markdown(
+        f"**Where each sentence comes from** ({unsupported} of {len(result.sources)} "
+        f"unsupported by the paper)"
+        if unsupported
+        else "**Where each sentence comes from**"
+    )
+    for number, sentence in enumerate(result.sources, start=1):
+        label = f"{number}. {sentence.sentence}"
+        if not sentence.supported:
+            label += " (unsupported)"
+        icon = ":material/format_quote:" if sentence.supported else ":material/help:"
+        with st.expander(escape_markdown(label), icon=icon):
+            if not sentence.supported:
+                st.caption(
+                    "No passage of the paper holds enough of this sentence's words"
+                    + (": the closest are below." if sentence.sources else ".")
+                )
+            for source in sentence.sources:
+                where = source.section or "untitled section"
+                st.caption(
+                    escape_markdown(
+                        f"{where} · sentence {source.index + 1} · holds {source.support:.0%} "
+                        f"of this sentence's content words"
+                    )
+                )
+                show_text(source.text)
+    if result.paper:
+        with st.expander("Read the paper, with the sources marked", icon=":material/article:"):
+            st.html(f'<div class="paper">{as_html(result.paper, result.sources)}</div>')
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ from summarizer.model.tokenizer import load_tokenizer
 from summarizer.salience import SalienceModel, is_salience_dir
 from summarizer.selection import InputSelector
 from summarizer.settings import read_model_settings
+from summarizer.sources import content_words, paper_passages, sources_of
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +150,9 @@ def evaluate(settings: EvalSettings) -> dict:
         "rouge1_other": rouge1_against_others(rows),
         # Numbers and rare words of the predictions that their paper also holds.
         "faithfulness": faithfulness(rows, dict(zip(docs["id"], docs["article"], strict=True))),
+        # Prediction sentences whose best one or two sources in the paper hold less than
+        # summarizer.sources.UNSUPPORTED_BELOW of their content words.
+        "unsupported": unsupported_share(rows, dict(zip(docs["id"], docs["article"], strict=True))),
         "by_source": {
             source: summarize_scores([r for r in rows if r["source"] == source])
             for source in sorted({r["source"] for r in rows})
@@ -264,6 +268,17 @@ def faithfulness(rows: list[dict], articles: dict[str, str]) -> dict:
     """Shares of the predictions' numbers and rare words found in their own papers."""
     total = sum((support(r["prediction"], articles[r["id"]]) for r in rows), Support())
     return total.shares()
+
+
+def unsupported_share(rows: list[dict], articles: dict[str, str]) -> dict:
+    """The share of the predictions' sentences that no passage of their paper supports."""
+    flags = []
+    for r in rows:
+        paper = paper_passages(split_sentences(articles[r["id"]]))
+        vocab = [content_words(p.model_text) for p in paper]
+        lines = [line for line in r["prediction"].splitlines() if line.strip()]
+        flags += [not sources_of(line, paper, vocab).supported for line in lines]
+    return {"share": float(np.mean(flags)) if flags else None, "sentences": len(flags)}
 
 
 def rouge1_against_others(rows: list[dict]) -> dict:

@@ -30,7 +30,6 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
 from data.ingest import Document, IngestError, Section, read_document, read_pasted
-from data.sentences import split_sentences
 from summarizer.extractive import lexrank
 from summarizer.model.modeling import TerraformerForConditionalGeneration
 from summarizer.model.tokenizer import load_tokenizer
@@ -42,6 +41,15 @@ from summarizer.settings import (
     LENGTHS,
     GenerationSettings,
     read_model_settings,
+)
+from summarizer.sources import (
+    Passage,
+    SentenceSources,
+    document_sentences,
+    find_sources,
+    has_letter,
+    passages,
+    quoted_sources,
 )
 
 log = logging.getLogger(__name__)
@@ -65,10 +73,8 @@ EXPERIMENTAL = (
     "not describe this paper; use key sentences for a summary of it."
 )
 
-# What counts as text to summarize (see usable_sentences): a document needs at least one
-# sentence of MIN_SENTENCE_WORDS words with letters; longer "sentences" are cut.
-MAX_WORD_CHARS = 40
-MAX_SENTENCE_WORDS = 80
+# What counts as text to summarize: a document needs at least one sentence of
+# MIN_SENTENCE_WORDS words with letters (see also summarizer.sources.usable_sentences).
 MIN_SENTENCE_WORDS = 3
 NOTHING_TO_SUMMARIZE = (
     "{name}: nothing to summarize: no sentence of at least 3 words was found in it (too short, "
@@ -105,9 +111,13 @@ class SummaryResult:
     seconds: dict[str, float] = field(default_factory=dict)  # read, encode, generate, total
     section_summaries: list[SectionSummary] = field(default_factory=list)
     warning: str = ""  # e.g. EXPERIMENTAL: shown wherever the summary is shown
+    # Each line of `summary` with the passages of the paper it comes from (summarizer.sources).
+    sources: list[SentenceSources] = field(default_factory=list)
+    # All the paper's passages, for showing it with the sources marked; not in to_dict.
+    paper: list[Passage] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "paper"}
 
     def to_text(self) -> str:
         parts = [self.title or self.name, ""]
@@ -122,7 +132,11 @@ class SummaryResult:
         parts = [f"# {self.title or self.name}", ""]
         if self.warning:
             parts += [f"> {self.warning}", ""]
-        parts.append(" ".join(self.summary.splitlines()))
+        if self.sources:
+            paragraph, notes = self.with_references()
+            parts += [paragraph, "", *notes]
+        else:
+            parts.append(" ".join(self.summary.splitlines()))
         if self.section_summaries:
             parts += ["", "## By section"]
             for s in self.section_summaries:
@@ -131,6 +145,30 @@ class SummaryResult:
         if self.shortened:
             parts += ["", f"*{self.shortening}*"]
         return "\n".join(parts).strip() + "\n"
+
+    def with_references(self) -> tuple[str, list[str]]:
+        """The summary as one paragraph in which each sentence is followed by footnote
+        references to its sources (numbered in order of first use) or marked unsupported,
+        and the footnotes: where each source is in the paper, and what it says."""
+        numbers: dict[int, int] = {}  # passage index -> footnote number
+        sentences, notes = [], []
+        for s in self.sources:
+            if not s.supported:
+                sentences.append(f"{s.sentence} *(unsupported)*")
+                continue
+            refs = []
+            for x in s.sources:
+                if x.index not in numbers:
+                    numbers[x.index] = len(numbers) + 1
+                    where = (
+                        f"{x.section}, sentence {x.index + 1}"
+                        if x.section
+                        else (f"sentence {x.index + 1}")
+                    )
+                    notes.append(f'[^{numbers[x.index]}]: {where}: "{x.text}"')
+                refs.append(f"[^{numbers[x.index]}]")
+            sentences.append(s.sentence + "".join(refs))
+        return " ".join(sentences), notes
 
 
 def find_model_dir(path: str | os.PathLike | None = None) -> Path:
@@ -223,8 +261,8 @@ class Summarizer:
         start = time.perf_counter()
         report("read", 0, 1)
         document = load(source, name)
-        sentences = document_sentences(document)  # split once: checked, then maybe extracted
-        if not has_something_to_summarize(sentences):
+        paper = passages(document)  # split once: checked, extracted, and sources found in
+        if not has_something_to_summarize([p.model_text for p in paper]):
             raise IngestError(NOTHING_TO_SUMMARIZE.format(name=document.name))
         extractive = settings.mode == "extractive"
         if extractive:  # picks from the whole paper
@@ -237,7 +275,8 @@ class Summarizer:
 
         if extractive:
             report("extract", 0, 1)
-            summary, timing = self.extract(sentences, settings.max_words)
+            sources, timing = self.extract(paper, settings.max_words)
+            summary = "\n".join(s.sentence for s in sources)
             report("extract", 1, 1)
         else:
             summary, timing = self.generate(selection.text, settings, report, limit)
@@ -251,6 +290,13 @@ class Summarizer:
         summary = with_source_spelling(summary, source)
         for section in sections:
             section.summary = with_source_spelling(section.summary, source)
+        found = time.perf_counter()
+        if extractive:
+            for line, sentence in zip(summary.splitlines(), sources, strict=True):
+                sentence.sentence = line
+        else:
+            sources = find_sources(summary, paper)
+        seconds["sources"] = time.perf_counter() - found
         return SummaryResult(
             summary=summary,
             name=document.name,
@@ -264,6 +310,8 @@ class Summarizer:
             seconds=seconds,
             section_summaries=sections,
             warning="" if extractive or self.reads_its_input else EXPERIMENTAL,
+            sources=sources,
+            paper=paper,
         )
 
     def summarize_sections(
@@ -276,7 +324,8 @@ class Summarizer:
         for i, section in enumerate(chosen):
             report("sections", i, len(chosen))
             if settings.mode == "extractive":
-                summary, _ = self.extract(document_sentences(document, [section]), short.max_words)
+                sources, _ = self.extract(passages(document, [section]), short.max_words)
+                summary = "\n".join(s.sentence for s in sources)
             else:
                 selection = self.select_input(document, [section], limit)
                 summary, _ = self.generate(selection.text, short, lambda *a: None, limit)
@@ -284,11 +333,15 @@ class Summarizer:
         report("sections", len(chosen), len(chosen))
         return results
 
-    def extract(self, sentences: list[str], max_words: int) -> tuple[str, dict[str, float]]:
-        """The salience model's pick of `sentences` (see document_sentences), readable."""
+    def extract(
+        self, paper: list[Passage], max_words: int
+    ) -> tuple[list[SentenceSources], dict[str, float]]:
+        """The salience model's pick of the paper's sentences: each readable, with itself as
+        its source."""
         start = time.perf_counter()
+        sentences = [p.model_text for p in paper]
         chosen = self.salience.extract(sentences, max_words) if sentences else []
-        return readable("\n".join(chosen)), {"extract": time.perf_counter() - start}
+        return quoted_sources(chosen, paper), {"extract": time.perf_counter() - start}
 
     def generate(
         self, text: str, settings: GenerationSettings, report: Progress, limit: int
@@ -393,38 +446,6 @@ def extractive_summary(
     matrix grows with the square of their number), as readable text (for comparison)."""
     sentences = document_sentences(load(source, name))[:LEXRANK_MAX_SENTENCES]
     return readable("\n".join(lexrank(sentences, max_words))) if sentences else ""
-
-
-def document_sentences(document: Document, sections: list[Section] | None = None) -> list[str]:
-    """The sentences of a document's sections (all by default) in the training data's style,
-    for extractive summaries: a section boundary always ends a sentence, a title standing
-    alone is not a sentence, and repeats are dropped."""
-    title = (document.title or "").strip()
-    sentences: dict[str, None] = {}
-    for section in document.sections if sections is None else sections:
-        if section.text.strip() and section.text.strip() != title:
-            found = split_sentences(document.model_text([section]))
-            sentences.update(dict.fromkeys(usable_sentences(found)))
-    return list(sentences)
-
-
-def usable_sentences(sentences: list[str]) -> list[str]:
-    """Sentences a summary may quote: "words" longer than MAX_WORD_CHARS dropped (a line of
-    base64 or a URL is not prose), runs longer than MAX_SENTENCE_WORDS cut into pieces (text
-    without sentence ends would otherwise be one "sentence" that ignores every length), and
-    pieces without a word that holds a letter (only symbols) left out."""
-    usable = []
-    for sentence in sentences:
-        words = [w for w in sentence.split() if len(w) <= MAX_WORD_CHARS]
-        for start in range(0, len(words), MAX_SENTENCE_WORDS):
-            piece = words[start : start + MAX_SENTENCE_WORDS]
-            if any(has_letter(w) for w in piece):
-                usable.append(" ".join(piece))
-    return usable
-
-
-def has_letter(word: str) -> bool:
-    return any(c.isalpha() for c in word)
 
 
 def has_something_to_summarize(sentences: list[str]) -> bool:

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -193,6 +193,7 @@ def summarize_item(item: Item, options: BatchOptions) -> list[dict]:
                     "summary": result.summary,
                     "mode": settings.mode,
                     "warning": result.warning or None,
+                    "sources": [asdict(s) for s in result.sources],
                     "input_tokens": result.input_tokens,
                     "shortened": result.shortened,
                     "seconds": round(time.perf_counter() - t0, 3),

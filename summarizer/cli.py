@@ -337,6 +337,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     for kind in ("numbers", "rare_words"):
         if found[kind] is not None:
             notes.append(f"{found[kind]:.0%} of {kind.replace('_', ' ')} found in the paper")
+    if metrics["unsupported"]["share"] is not None:
+        notes.append(f"{metrics['unsupported']['share']:.0%} of sentences unsupported by the paper")
     n = metrics["n"]
     skipped = sum(metrics["skipped_records"].values())
     if skipped:

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from summarizer import api
 from summarizer.api import GenerationSettings, SectionSummary, SummaryResult
+from summarizer.sources import Passage, SentenceSources, Source
 
 TAB_UPLOAD = "Upload a file"
 APP = str(Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py")
@@ -70,6 +71,19 @@ class FakeSummarizer:
             seconds={"read": 0.01, "encode": 0.2, "generate": 1.5, "total": 1.71},
             section_summaries=sections,
             warning=self.warning,
+            sources=[
+                SentenceSources(
+                    f"A summary of <b>{document.title}</b>.",
+                    [Source("Introduction", 1, "Long inputs are *costly*.", 0.8)],
+                    0.8,
+                    True,
+                ),
+                SentenceSources(f"It was read as {document.kind}.", [], 0.0, False),
+            ],
+            paper=[
+                Passage(0, "Abstract", "We study <i>summarization</i>.", ""),
+                Passage(1, "Introduction", "Long inputs are *costly*.", ""),
+            ],
         )
 
 
@@ -294,3 +308,21 @@ def test_download_of_pasted_text_is_named_after_its_title(fake, monkeypatch):
     summarize(app)
     stem = "Attention-over-long-documents-summary"
     assert names[-2:] == [f"{stem}.txt", f"{stem}.md"]
+
+
+def test_each_sentence_opens_to_its_sources_and_the_paper_marks_them(fake):
+    app = start()
+    app.text_area(key="pasted_text").input(PAPER)
+    summarize(app)
+    labels = [e.label.replace("\\", "") for e in app.expander]
+    assert "1. A summary of <b>Attention over long documents</b>." in labels
+    assert "2. It was read as text. (unsupported)" in labels
+    assert "Read the paper, with the sources marked" in labels
+    assert any("1 of 2 unsupported" in m.value for m in app.markdown)
+    captions = " ".join(c.value for c in app.caption).replace("\\", "")
+    assert "Introduction · sentence 2 · holds 80% of this sentence's content words" in captions
+    assert "Long inputs are *costly*." in shown_summary(app)  # the source, as literal text
+    (paper,) = [e for e in app.get("html")]
+    body = paper.proto.body
+    assert "<mark" in body and "Long inputs are *costly*." in body and "<sup>[1]</sup>" in body
+    assert "&lt;i&gt;summarization&lt;/i&gt;" in body  # the paper's markup is escaped

@@ -151,6 +151,8 @@ def test_extractive_mode_picks_sentences_and_needs_a_salience_model(tmp_path, pa
         sentences = row["summary"].splitlines()
         source = TEXT + " ".join(OPENINGS)  # a sentence over the budget is cut: a prefix
         assert sentences and all(s.rstrip(".") in source for s in sentences)
+        assert [s["sentence"] for s in row["sources"]] == sentences  # each with its passage
+        assert all(s["supported"] and s["sources"][0]["text"] for s in row["sources"])
     broken = save_tiny_model(tmp_path / "broken")
     SalienceModel().save(broken)
     (broken / "salience.json").write_text("{")

@@ -14,12 +14,12 @@ from summarizer.api import (
     GenerationSettings,
     ModelNotFoundError,
     Summarizer,
-    document_sentences,
     extractive_summary,
 )
 from summarizer.readable import MATH, readable
 from summarizer.salience import SalienceModel
 from summarizer.selection import share_budget
+from summarizer.sources import document_sentences
 from tests.model_fixtures import salience_preferring, save_tiny_model
 
 GREEDY = GenerationSettings(length=12, num_beams=1, no_repeat_ngram_size=0)
