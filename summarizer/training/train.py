@@ -118,26 +118,26 @@ class Distributed:
 
 
 class Trainer:
+    """One training run. `__init__` sets up all it holds (data, tokenizer, model, optimizer,
+    schedule, step; restored from the newest checkpoint with `resume`); `run` trains."""
+
     def __init__(self, config: RunConfig, out_dir: Path, resume: bool, dist_env: Distributed):
-        self.config, self.out_dir, self.resume, self.dist = config, out_dir, resume, dist_env
-        self.t = config.train
+        self.config, self.out_dir, self.dist = config, out_dir, dist_env
+        self.settings = config.train  # the [train] section: steps, batches, evaluation
         self.device = dist_env.device
-        use_bf16 = self.t.precision == "bf16" or (
-            self.t.precision == "auto" and self.device.type == "cuda"
+        use_bf16 = self.settings.precision == "bf16" or (
+            self.settings.precision == "auto" and self.device.type == "cuda"
         )
         self.autocast = (
             torch.autocast(self.device.type, dtype=torch.bfloat16) if use_bf16 else nullcontext()
         )
-
-    # ----------------------------------------------------------------------------- set-up
-    def run(self) -> TrainResult:
-        t, d = self.t, self.config.data
-        if t.threads:
-            torch.set_num_threads(t.threads)
-        if t.batch_size < self.dist.world * t.grad_accum:
+        settings, d = self.settings, self.config.data
+        if settings.threads:
+            torch.set_num_threads(settings.threads)
+        if settings.batch_size < self.dist.world * settings.grad_accum:
             raise ConfigError(
-                f"train.batch_size ({t.batch_size}) must be at least processes x grad_accum "
-                f"({self.dist.world} x {t.grad_accum})"
+                f"train.batch_size ({settings.batch_size}) must be at least processes x grad_accum "
+                f"({self.dist.world} x {settings.grad_accum})"
             )
         if self.dist.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -151,7 +151,7 @@ class Trainer:
         self.train_set = self.tokenize(train_docs, d.oracle_share)
         self.val_set = self.tokenize(val_docs, 0.0) if val_docs is not None else None
 
-        set_seed(t.seed)  # same initial weights in every process
+        set_seed(settings.seed)  # same initial weights in every process
         model_config = self.config.model_config(len(self.tokenizer))
         self.model = TerraformerForConditionalGeneration(model_config).to(self.device)
         self.optimizer = build_optimizer(self.model, self.config.optim)
@@ -161,8 +161,8 @@ class Trainer:
         )
         self.step = 0
         # Dropout and noise streams differ between processes; a resumed run restores them.
-        set_seed(t.seed + 1 + self.dist.rank)
-        if self.resume:
+        set_seed(settings.seed + 1 + self.dist.rank)
+        if resume:
             self.restore()
         self.ddp = self.model
         if self.dist.world > 1:
@@ -171,7 +171,9 @@ class Trainer:
             # same every step, which is what static_graph asks.
             device_ids = [self.device] if self.device.type == "cuda" else None
             self.ddp = DistributedDataParallel(self.model, device_ids=device_ids, static_graph=True)
-        return self.loop()
+        columns = self.train_set.with_format(None)  # document lengths, for batching
+        self.input_lengths = np.asarray(columns["input_length"])
+        self.label_lengths = np.asarray(columns["label_length"])
 
     def load(self, sources: list[str], limit: int) -> datasets.Dataset:
         parts = []
@@ -216,15 +218,13 @@ class Trainer:
         )
 
     # ------------------------------------------------------------------------ the loop
-    def loop(self) -> TrainResult:
-        t = self.t
-        columns = self.train_set.with_format(None)
-        lengths = np.asarray(columns["input_length"])
-        self.label_lengths = np.asarray(columns["label_length"])
-        batches_per_epoch = len(epoch_batches(lengths, t.batch_size, t.seed, 0))
+    def run(self) -> TrainResult:
+        settings = self.settings
+        lengths = self.input_lengths
+        batches_per_epoch = len(epoch_batches(lengths, settings.batch_size, settings.seed, 0))
         metrics = MetricsLog(self.out_dir, self.dist.is_main, resume_step=self.step)
         progress = tqdm(
-            total=t.steps,
+            total=settings.steps,
             initial=self.step,
             disable=not self.dist.is_main,
             desc="train",
@@ -232,10 +232,10 @@ class Trainer:
         )
         last_loss, val_loss, speeds = float("nan"), None, []
         epoch = -1
-        while self.step < t.steps:
+        while self.step < settings.steps:
             if self.step // batches_per_epoch != epoch:
                 epoch = self.step // batches_per_epoch
-                order = epoch_batches(lengths, t.batch_size, t.seed, epoch)
+                order = epoch_batches(lengths, settings.batch_size, settings.seed, epoch)
             batch = order[self.step % batches_per_epoch]
             lr = self.scheduler.get_last_lr()[0]
             started = time.perf_counter()
@@ -259,13 +259,13 @@ class Trainer:
                 "lr": lr,
                 "tokens_per_s": n_tokens / elapsed,
             }
-            at_end = self.step == t.steps
-            if at_end or (t.eval_every and self.step % t.eval_every == 0):
+            at_end = self.step == settings.steps
+            if at_end or (settings.eval_every and self.step % settings.eval_every == 0):
                 record.update(self.evaluate())
                 val_loss = record.get("val_loss", val_loss)
-            if at_end or self.step % t.log_every == 0 or "val_loss" in record:
+            if at_end or self.step % settings.log_every == 0 or "val_loss" in record:
                 metrics.write(record)
-            if at_end or (t.save_every and self.step % t.save_every == 0):
+            if at_end or (settings.save_every and self.step % settings.save_every == 0):
                 self.save_checkpoint(epoch)
         progress.close()
         metrics.close()
@@ -286,10 +286,10 @@ class Trainer:
     def train_step(self, batch: np.ndarray) -> tuple[float, int]:
         """One optimizer step on a global batch of document indices. Returns the mean token
         loss over the whole global batch and the number of tokens (inputs + targets) in it."""
-        t, world = self.t, self.dist.world
+        settings, world = self.settings, self.dist.world
         n_targets = int(self.label_lengths[batch].sum())
         mine = batch[self.dist.rank :: world]
-        micro_batches = [m for m in np.array_split(mine, t.grad_accum) if len(m)]
+        micro_batches = [m for m in np.array_split(mine, settings.grad_accum) if len(m)]
         self.ddp.train()
         loss_sum, n_tokens = 0.0, 0
         for i, micro in enumerate(micro_batches):
@@ -331,13 +331,13 @@ class Trainer:
         if self.val_set is None or not self.dist.is_main:
             self.dist.barrier()
             return {}
-        t = self.t
+        settings = self.settings
         model = self.model.eval()
         # Evenly spaced documents, so every validation source is represented.
-        subset = spread(len(self.val_set), t.eval_docs)
+        subset = spread(len(self.val_set), settings.eval_docs)
         total, count = 0.0, 0
-        for start in range(0, len(subset), t.batch_size):
-            rows = self.val_set[subset[start : start + t.batch_size]]
+        for start in range(0, len(subset), settings.batch_size):
+            rows = self.val_set[subset[start : start + settings.batch_size]]
             inputs = collate(
                 rows["input_ids"], rows["labels"], self.tokenizer.pad_token_id, self.device
             )
@@ -346,15 +346,15 @@ class Trainer:
                 total += model(**inputs, num_items_in_batch=n).loss.item() * n
             count += n
         result = {"val_loss": total / count}
-        if t.rouge_docs:
-            rows = self.val_set[spread(len(self.val_set), t.rouge_docs)]
+        if settings.rouge_docs:
+            rows = self.val_set[spread(len(self.val_set), settings.rouge_docs)]
             predictions = []
             for ids in rows["input_ids"]:
                 input_ids = torch.as_tensor(ids, device=self.device)[None]
                 with self.autocast:
                     out = model.generate(
                         input_ids=input_ids,
-                        max_new_tokens=t.rouge_max_tokens,
+                        max_new_tokens=settings.rouge_max_tokens,
                         num_beams=1,
                         do_sample=False,
                     )
@@ -401,7 +401,7 @@ class Trainer:
             shutil.rmtree(final, ignore_errors=True)
             os.replace(tmp, final)
             write_atomically(root / LATEST, final.name)
-            prune_checkpoints(root, self.t.keep_checkpoints)
+            prune_checkpoints(root, self.settings.keep_checkpoints)
         self.dist.barrier()
         return final
 
