@@ -156,6 +156,17 @@ def test_upload_a_pdf_and_read_its_summary(server, browser, tmp_path):
         assert "Took" in shown  # the time taken
         assert not page.get_by_test_id("stException").count()
         assert not page.get_by_test_id("stAlertContentError").count()
+        # The first sentence opens to its source, as the PDF writes it, with its section.
+        page.locator("summary").filter(has_text="1. ").first.click()
+        source = page.get_by_text("of this sentence's content words").first
+        source.wait_for(timeout=30_000)
+        assert "Abstract ·" in source.inner_text() or "Introduction ·" in source.inner_text()
+        # The whole paper, by section (its source marking is checked in test_app.py: the
+        # tiny model's sentences are rarely supported).
+        page.get_by_text("Read the paper, with the sources marked").click()
+        paper = page.get_by_test_id("stHtml").first
+        paper.get_by_text("hashing keeps the cost low").first.wait_for(timeout=30_000)
+        assert paper.inner_text().startswith("1 Introduction")  # repeated sentences shown once
     finally:
         shot = save_screenshot(page, tmp_path, "app-summary.png")
         page.close()
