@@ -17,7 +17,7 @@ import numpy as np
 
 from data.dataset import load_documents
 from data.sentences import split_sentences
-from summarizer.sources import UNSUPPORTED_BELOW, content_words, paper_passages, sources_of
+from summarizer.sources import UNSUPPORTED_BELOW, find_sources, paper_passages
 
 OFFSET = 7  # the other paper of paper i is paper i + OFFSET (mod n)
 
@@ -28,8 +28,7 @@ def supports(abstracts: list[str], articles: list[str], offset: int) -> np.ndarr
     found = []
     for i, abstract in enumerate(abstracts):
         paper = paper_passages(split_sentences(articles[(i + offset) % n]))
-        vocab = [content_words(p.model_text) for p in paper]
-        found += [sources_of(line, paper, vocab).support for line in abstract.splitlines()]
+        found += [sentence.support for sentence in find_sources(abstract, paper)]
     return np.asarray(found)
 
 

@@ -32,7 +32,7 @@ from summarizer.model.tokenizer import load_tokenizer
 from summarizer.salience import SalienceModel, is_salience_dir
 from summarizer.selection import InputSelector
 from summarizer.settings import read_model_settings
-from summarizer.sources import content_words, paper_passages, sources_of
+from summarizer.sources import find_sources, paper_passages
 
 log = logging.getLogger(__name__)
 
@@ -275,9 +275,7 @@ def unsupported_share(rows: list[dict], articles: dict[str, str]) -> dict:
     flags = []
     for r in rows:
         paper = paper_passages(split_sentences(articles[r["id"]]))
-        vocab = [content_words(p.model_text) for p in paper]
-        lines = [line for line in r["prediction"].splitlines() if line.strip()]
-        flags += [not sources_of(line, paper, vocab).supported for line in lines]
+        flags += [not found.supported for found in find_sources(r["prediction"], paper)]
     return {"share": float(np.mean(flags)) if flags else None, "sentences": len(flags)}
 
 

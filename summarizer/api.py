@@ -160,11 +160,9 @@ class SummaryResult:
             for x in s.sources:
                 if x.index not in numbers:
                     numbers[x.index] = len(numbers) + 1
-                    where = (
-                        f"{x.section}, sentence {x.index + 1}"
-                        if x.section
-                        else (f"sentence {x.index + 1}")
-                    )
+                    where = f"sentence {x.index + 1}"
+                    if x.section:
+                        where = f"{x.section}, {where}"
                     notes.append(f'[^{numbers[x.index]}]: {where}: "{x.text}"')
                 refs.append(f"[^{numbers[x.index]}]")
             sentences.append(s.sentence + "".join(refs))
@@ -269,7 +267,7 @@ class Summarizer:
             total = self.count_tokens(document.model_text())
             selection = Selection("", total, total, "")
         else:
-            selection = self.select_input(document, limit=limit)
+            selection = self.select_input(document, limit=limit, paper=paper)
         seconds = {"read": time.perf_counter() - start}
         report("read", 1, 1)
 
@@ -391,14 +389,20 @@ class Summarizer:
         return self.selector.count_each(sentences)
 
     def select_input(
-        self, document: Document, sections: list[Section] | None = None, limit: int | None = None
+        self,
+        document: Document,
+        sections: list[Section] | None = None,
+        limit: int | None = None,
+        paper: list[Passage] | None = None,
     ) -> Selection:
         """What the encoder reads of the document's `sections` (all by default), chosen as the
-        model's training input was (summarizer.selection)."""
+        model's training input was (summarizer.selection). `paper`: those sections' passages,
+        when the caller has already split them."""
         sections = document.sections if sections is None else sections
         limit = limit or self.max_input_tokens
         if self.model.config.input_selection == "salient":
-            sentences = document_sentences(document, sections)
+            paper = passages(document, sections) if paper is None else paper
+            sentences = [p.model_text for p in paper]
             return self.selector.select_salient(sentences, self.salience, limit=limit)
         return self.selector.select_input(sections, limit)
 
