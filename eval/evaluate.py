@@ -7,6 +7,9 @@
 DIR receives `predictions.jsonl` (one line per document, written as it goes: an interrupted
 run resumes and keeps what it wrote), `metrics.json` (scores on the 0-100 scale, F1 with a
 bootstrap 95% interval, per source) and `report.md` with plots.
+
+A checkpoint's written summaries are the Summarizer's (`summarizer.api`), so a model is scored
+on what its users get: the same input selection, decoding, readable text and spelling.
 """
 
 from __future__ import annotations
@@ -18,20 +21,18 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from data.dataset import load_documents
+from data.ingest import Document, IngestError, Section
 from data.sentences import split_sentences
 from eval.faithfulness import Support, support
 from eval.oracle import oracle
 from eval.rouge import ROUGE_TYPES, bootstrap_ci, rouge_per_document
+from summarizer.api import Summarizer
 from summarizer.extractive import BASELINES
-from summarizer.model.modeling import TerraformerForConditionalGeneration
-from summarizer.model.tokenizer import load_tokenizer
 from summarizer.salience import SalienceModel, is_salience_dir
-from summarizer.selection import InputSelector
-from summarizer.settings import read_model_settings
+from summarizer.settings import GenerationSettings, read_model_settings
 from summarizer.sources import find_sources, paper_passages
 
 log = logging.getLogger(__name__)
@@ -204,42 +205,31 @@ def make_system(settings: EvalSettings, budget: int):
             salience.extract(split_sentences(article), budget)
         )
 
-    # float32: a shipped model may be stored in bf16, which CPUs multiply slowly.
-    model = TerraformerForConditionalGeneration.from_pretrained(
-        settings.checkpoint, dtype=torch.float32
-    ).eval()
-    tokenizer = load_tokenizer(settings.checkpoint)
-    max_input_tokens = settings.max_input_tokens or model.config.max_input_tokens
-    # The encoder reads what it was trained on: the article's opening, or the salience
-    # model's picks (summarizer.selection).
-    selector = InputSelector(tokenizer, max_input_tokens)
-    salience = None
-    if model.config.input_selection == "salient":
-        salience = SalienceModel.load(settings.checkpoint)
+    # The summary a user of the Summarizer gets: the same input selection, decoding, readable
+    # text and spelling; only the settings come from this run.
+    summarizer = Summarizer.from_pretrained(settings.checkpoint)
+    generation = GenerationSettings(
+        length=settings.max_new_tokens,
+        mode="abstractive",
+        num_beams=settings.num_beams,
+        no_repeat_ngram_size=settings.no_repeat_ngram_size,
+        length_penalty=settings.length_penalty,
+        repetition_penalty=settings.repetition_penalty,
+        min_new_tokens=settings.min_new_tokens,
+    )
+    generation.validate()
 
-    def generate(article: str, reference: str) -> str:
-        if salience is not None:
-            article = selector.select_salient(split_sentences(article), salience).text
-        ids = tokenizer(
-            article[: 10 * max_input_tokens],
-            truncation=True,
-            max_length=max_input_tokens,
-            return_tensors="pt",
-        )["input_ids"]
-        with torch.inference_mode():
-            out = model.generate(
-                input_ids=ids,
-                max_new_tokens=settings.max_new_tokens,
-                min_new_tokens=min(settings.min_new_tokens, settings.max_new_tokens),
-                num_beams=settings.num_beams,
-                no_repeat_ngram_size=settings.no_repeat_ngram_size,
-                length_penalty=settings.length_penalty,
-                repetition_penalty=settings.repetition_penalty,
-                do_sample=False,
+    def write(article: str, reference: str) -> str:
+        paper = Document(name="article", kind="cohan", title=None, sections=[Section("", article)])
+        try:
+            result = summarizer.summarize(
+                paper, generation, max_input_tokens=settings.max_input_tokens or None
             )
-        return tokenizer.decode(out[0], skip_special_tokens=True).strip()
+        except IngestError:  # nothing to summarize: scored as an empty prediction
+            return ""
+        return result.summary
 
-    return generate
+    return write
 
 
 def read_predictions(path: Path) -> dict[str, dict]:

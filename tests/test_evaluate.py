@@ -75,7 +75,28 @@ def test_checkpoint_run_uses_the_model(tmp_path, data):
     predictions = [row["prediction"] for row in rows]
     assert all(predictions) and len(set(predictions)) == len(predictions)
     for row in rows:  # each prediction opens as its own article does (the model copies)
-        assert row["prediction"].split()[0] == articles[row["id"]][0]
+        assert row["prediction"].split()[0].lower() == articles[row["id"]][0]
+
+
+def test_a_checkpoint_is_scored_on_what_the_summarizer_returns(tmp_path, data):
+    """evaluate has no generate path of its own: its predictions are the Summarizer's summaries
+    (input selection, decoding, readable text) with the run's settings."""
+    from data.ingest import read_documents
+    from summarizer.api import Summarizer
+    from summarizer.settings import GenerationSettings
+    from tests.model_fixtures import save_tiny_model
+
+    checkpoint = save_tiny_model(tmp_path / "ckpt")
+    run = EvalSettings(data=str(data), out=str(tmp_path / "m"), checkpoint=str(checkpoint),
+                       limit=3, max_new_tokens=10, num_beams=2, no_repeat_ngram_size=2)  # fmt: skip
+    evaluate(run)
+    rows = [json.loads(line) for line in (tmp_path / "m" / "predictions.jsonl").open()]
+    summarizer = Summarizer.from_pretrained(checkpoint)
+    settings = GenerationSettings(length=10, num_beams=2, no_repeat_ngram_size=2)
+    papers = {d.name: d for d in read_documents(data)}
+    for row in rows:
+        expected = summarizer.summarize(papers[row["id"]], settings).summary
+        assert expected and row["prediction"] == expected
 
 
 def test_checkpoint_extractive_run_uses_its_salience_model(tmp_path, data, capsys):
