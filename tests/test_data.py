@@ -49,6 +49,22 @@ def test_a_folder_is_read_recursively(tmp_path):
     assert len(docs) == 7
 
 
+def test_the_cache_follows_the_files_contents_not_their_times(tmp_path):
+    """A fresh copy of the same data (new modification times, as when the data is copied onto
+    a machine again) reuses the cache, and what was derived from it; an edit does not."""
+    import os
+
+    path = write_cohan(tmp_path / "val.jsonl", 4, seed=1)
+    first, _ = load_documents(path)
+    os.utime(path, ns=(1, 1))
+    again, _ = load_documents(path)
+    assert again._fingerprint == first._fingerprint
+    write_cohan(path, 4, seed=2)
+    edited, _ = load_documents(path)
+    assert edited._fingerprint != first._fingerprint
+    assert edited["article"] != first["article"]
+
+
 def test_malformed_records_are_skipped_and_counted(tmp_path):
     import random
 
