@@ -8,13 +8,18 @@ reruns (toggling the LexRank comparison, downloading) never lose or mix results.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
+import os
 import re
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
+import torch
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from data.ingest import MAX_BYTES, PASTED, Document, IngestError, read_pasted
@@ -46,6 +51,9 @@ TAB_PASTE, TAB_UPLOAD = "Paste text", "Upload a file"
 LEXRANK_WORDS = 150
 EMPTY_SUMMARY = "(The model wrote an empty summary. Try a longer length or other settings.)"
 STAGES = ("read", "extract", "wait", "encode", "generate")  # the timed stages, in order
+# The progress bar moves at most this often (seconds): each move is a message to the browser,
+# and one a token made the page several times slower than the API on a 2-core machine.
+PROGRESS_EVERY = 0.25
 MODE_LABELS = {
     "extractive": "Key sentences",
     "abstractive": "Written by the model",
@@ -71,7 +79,12 @@ class Request:
 
 @st.cache_resource(show_spinner="Loading the summarization model…")
 def load_summarizer(model_dir: str) -> api.Summarizer:
-    """The one model every session shares (Summarizer.summarize is thread-safe)."""
+    """The one model every session shares (Summarizer.summarize is thread-safe). It computes
+    on all cores but one: the server's own thread sends the page its updates meanwhile, and
+    torch on every core then waits for whichever thread that stalls at each step (measured
+    with benchmarks.app_latency on 2 cores: the model wrote 1.4x slower in the app than
+    through the API; with one thread left free, as fast)."""
+    torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) - 1))
     return api.Summarizer.from_pretrained(model_dir)
 
 
@@ -269,33 +282,42 @@ def document_source(request: Request) -> Document | bytes:
     return request.source
 
 
-def progress_reporter(status, bar):
-    """A Summarizer progress callback that moves `bar` and relabels `status`."""
+def progress_reporter(status, bar, every: float = PROGRESS_EVERY):
+    """A Summarizer progress callback that moves `bar` and relabels `status`: the label when
+    the stage changes, the bar at most once every `every` seconds within a stage."""
+    shown = {"label": None, "at": 0.0}
+
+    def show(label: str, fraction: float, text: str, force: bool = False) -> None:
+        now = time.monotonic()
+        if label != shown["label"]:
+            status.update(label=label, expanded=True)
+            shown["label"], force = label, True
+        if force or now - shown["at"] >= every:
+            bar.progress(fraction, text=text)
+            shown["at"] = now
 
     def progress(stage: str, done: int, total: int) -> None:
+        fraction = min(done / total, 1.0) if total else 0.0
         if stage == "read" and done < total:
-            status.update(label="Reading the document…", expanded=True)
-            bar.progress(0.0, text="Reading the document…")
+            show("Reading the document…", 0.0, "Reading the document…")
         elif stage == "read":
-            status.update(label="Document read", expanded=True)
-            bar.progress(0.0, text="Document read")
+            show("Document read", 0.0, "Document read")
         elif stage == "extract":
-            status.update(label="Picking the key sentences…", expanded=True)
-            bar.progress(float(done >= total), text="Picking the key sentences…")
+            show("Picking the key sentences…", float(done >= total), "Picking the key sentences…")
         elif stage == "wait":  # the model writes one summary at a time
-            status.update(label="Waiting for the model…", expanded=True)
-            bar.progress(0.0, text="Waiting for the model: another summary is being written…")
+            show(
+                "Waiting for the model…",
+                0.0,
+                "Waiting for the model: another summary is being written…",
+            )
         elif stage == "encode":
-            status.update(label="Encoding the document…", expanded=True)
-            bar.progress(0.0, text="Encoding the document…")
+            show("Encoding the document…", 0.0, "Encoding the document…")
         elif stage == "generate":
-            status.update(label="Writing the summary…", expanded=True)
-            fraction = min(done / total, 1.0) if total else 0.0
-            bar.progress(fraction, text=f"Writing the summary: {done} / {total} tokens")
+            text = f"Writing the summary: {done} / {total} tokens"
+            show("Writing the summary…", fraction, text, force=done >= total)
         elif stage == "sections":
-            status.update(label="Summarizing the sections…", expanded=True)
-            fraction = min(done / total, 1.0) if total else 0.0
-            bar.progress(fraction, text=f"Summarizing sections: {done} / {total}")
+            text = f"Summarizing sections: {done} / {total}"
+            show("Summarizing the sections…", fraction, text, force=done >= total)
 
     return progress
 
@@ -318,6 +340,8 @@ def run_summary(summarizer, request: Request) -> None:
             status.update(label="Could not summarize this document", state="error")
         else:
             status.update(label="Summary written", state="complete", expanded=False)
+        finally:
+            return_freed_memory()
     if error is None:
         st.session_state["run"] = {"request": request, "result": result, "lexrank": None}
         return
@@ -327,6 +351,15 @@ def run_summary(summarizer, request: Request) -> None:
     else:
         log.error("summarize failed", exc_info=error)
         show_unexpected(error)
+
+
+def return_freed_memory() -> None:
+    """Hand the memory a request freed back to the system. glibc keeps freed heap pages for
+    reuse, so without this the server stays at its peak after a large upload (measured with
+    benchmarks.app_latency --pdf-mb 21: 705 MiB five seconds after a request without this, 654 MiB
+    with it, against 521 MiB before the first)."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def show_unexpected(error: BaseException) -> None:
@@ -481,4 +514,6 @@ def main() -> None:
         show_result(run, lexrank)
 
 
-main()
+# `streamlit run` (and AppTest) run this file as __main__; tests may import its functions.
+if __name__ == "__main__":
+    main()

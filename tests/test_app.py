@@ -326,3 +326,28 @@ def test_each_sentence_opens_to_its_sources_and_the_paper_marks_them(fake):
     body = paper.proto.body
     assert "<mark" in body and "Long inputs are *costly*." in body and "<sup>[1]</sup>" in body
     assert "&lt;i&gt;summarization&lt;/i&gt;" in body  # the paper's markup is escaped
+
+
+def test_progress_moves_the_bar_a_few_times_a_second_not_once_a_token():
+    """Each move is a message to the browser; one a token made the page ~3x slower than the API
+    (benchmarks/app_latency.py). Labels change with the stage; the last move is always shown."""
+    from app import streamlit_app as page
+
+    class Recorder:
+        def __init__(self):
+            self.calls = []
+
+        def update(self, label, expanded):
+            self.calls.append(label)
+
+        def progress(self, value, text):
+            self.calls.append((value, text))
+
+    status, bar = Recorder(), Recorder()
+    report = page.progress_reporter(status, bar)
+    report("encode", 0, 1)
+    for done in range(1, 201):  # far faster than PROGRESS_EVERY
+        report("generate", done, 200)
+    assert status.calls == ["Encoding the document…", "Writing the summary…"]
+    assert len(bar.calls) == 3  # encoding, the first token, the last
+    assert bar.calls[-1] == (1.0, "Writing the summary: 200 / 200 tokens")
