@@ -30,7 +30,7 @@ from transformers import GenerationMixin, PreTrainedModel
 from transformers.modeling_outputs import BaseModelOutput, Seq2SeqLMOutput
 
 from summarizer.model.configuration import TerraformerConfig
-from summarizer.model.layers.attention import LSHAttention, SelfAttention
+from summarizer.model.layers.attention import AttentionState, LSHAttention, SelfAttention
 from summarizer.model.layers.reversible import ReversibleStack
 from summarizer.model.layers.sparse import DenseFF, MultiplicativeDense, SparseFF
 
@@ -290,7 +290,7 @@ class TerraformerDecoder(nn.Module):
 
     def prefill(self, enc: torch.Tensor, enc_mask: torch.Tensor) -> TerraformerCache:
         """Run the stack over the encoder output (B, S, D) and keep each layer's state."""
-        states: list[dict | None] = []
+        states: list[AttentionState | None] = []
         x1 = x2 = enc
         for layer in self.stack.layers:
             y, state = layer.prefill(x2, enc_mask)
@@ -311,20 +311,17 @@ class TerraformerCache:
     """Decoding state of every decoder layer (None for feed-forward layers) and the number of
     target positions processed. Passed as `cache` through `generate()`."""
 
-    def __init__(self, layers: list[dict | None]):
+    def __init__(self, layers: list[AttentionState | None]):
         self.layers = layers
         self.length = 0
         self.copy: CopySource | None = None  # the copy head's view of the input, if any
 
     def reorder_cache(self, beam_idx: torch.LongTensor) -> None:
         """Keep the rows of the beams that survived (beam search)."""
-        for state in self.layers:
-            if state is not None:
-                for key, value in state.items():
-                    if hasattr(value, "index_select"):  # tensors; flags stay as they are
-                        state[key] = value.index_select(0, beam_idx.to(value.device))
+        rows = beam_idx.to(next(s for s in self.layers if s is not None).key_mask.device)
+        self.layers = [None if s is None else s.reorder(rows) for s in self.layers]
         if self.copy is not None:
-            self.copy = self.copy.index_select(beam_idx)
+            self.copy = self.copy.index_select(rows)
 
 
 @dataclass
@@ -456,13 +453,15 @@ class Residual(nn.Module):
         h = self.sublayer(h, key_mask) if self.takes_mask else self.sublayer(h)
         return F.dropout(h, p=self.dropout, training=self.training)
 
-    def prefill(self, x: torch.Tensor, key_mask: torch.Tensor) -> tuple[torch.Tensor, dict | None]:
+    def prefill(
+        self, x: torch.Tensor, key_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, AttentionState | None]:
         """Inference over a prefix, with the sublayer's decoding state (None for FF)."""
         if self.takes_mask:
             return self.sublayer.prefill(self.norm(x), key_mask)
         return self.sublayer(self.norm(x)), None
 
-    def step(self, x: torch.Tensor, state: dict | None) -> torch.Tensor:
+    def step(self, x: torch.Tensor, state: AttentionState | None) -> torch.Tensor:
         """Inference for one new position per row: x (B, 1, D)."""
         if self.takes_mask:
             return self.sublayer.step(self.norm(x), state)

@@ -9,6 +9,8 @@ decoder runs over [encoder ; target ; padding], so index order is the order that
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -77,50 +79,112 @@ class SelfAttention(nn.Module):
     # and returns its decoding state; `step` takes one new position per row, reads the state
     # and appends to it. Together they compute exactly what `forward` computes.
 
-    def prefill(self, x: torch.Tensor, key_mask: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    def prefill(
+        self, x: torch.Tensor, key_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, AttentionState]:
         """x: (B, L, D), key_mask: (B, L) -> (B, L, D) and the layer's decoding state."""
         if not self.causal:
             raise RuntimeError("only causal attention decodes incrementally")
-        state: dict = {"key_mask": Appendable(key_mask, dim=1)}
+        conv = None
         if isinstance(self.qkv, SparseQKV):
-            (q, k, v), state["conv"] = self.qkv.prefill(x, key_mask)
+            (q, k, v), conv = self.qkv.prefill(x, key_mask)
         else:
             q, k, v = self.qkv(x)
         q, k, v = (split_heads(t, self.n_heads) for t in (q, k, v))  # (B, H, L, d)
+        mask = Appendable(key_mask, dim=1)
         if self.lsh is not None:
             # Keys are cached unit-length, as attention uses them; buckets come from q itself.
-            buckets = self.lsh.hash(q, key_mask)
-            keys = Appendable(normalize_keys(q).contiguous(), 2)
-            state.update(keys=keys, v=Appendable(v.contiguous(), 2), buckets=Appendable(buckets, 3))
+            state = LSHAttentionState(
+                key_mask=mask,
+                conv=conv,
+                keys=Appendable(normalize_keys(q).contiguous(), 2),
+                v=Appendable(v.contiguous(), 2),
+                buckets=Appendable(self.lsh.hash(q, key_mask), 3),
+            )
             y = self.lsh(q, v, key_mask, causal=True)
         else:
-            state.update(k=Appendable(k, 2), v=Appendable(v, 2))
             # Without padding (e.g. batch 1) the step needs no mask at all; new positions are
             # always real, so this stays true (beam reordering keeps it: rows only move).
-            state["unpadded"] = bool(key_mask.all())
+            state = FullAttentionState(
+                key_mask=mask,
+                conv=conv,
+                k=Appendable(k, 2),
+                v=Appendable(v, 2),
+                unpadded=bool(key_mask.all()),
+            )
             y = full_attention(q, k, v, key_mask, causal=True)
         y = merge_heads(y)
         return (self.out(y) if self.out is not None else y), state
 
-    def step(self, x: torch.Tensor, state: dict) -> torch.Tensor:
+    def step(self, x: torch.Tensor, state: AttentionState) -> torch.Tensor:
         """x: (B, 1, D) -> (B, 1, D); `state` is updated in place."""
         if isinstance(self.qkv, SparseQKV):
-            (q, k, v), state["conv"] = self.qkv.step(x, state["conv"])
+            (q, k, v), state.conv = self.qkv.step(x, state.conv)
         else:
             q, k, v = self.qkv(x)
         q, k, v = (split_heads(t, self.n_heads) for t in (q, k, v))  # (B, H, 1, d)
-        if self.lsh is not None:
-            y = self.lsh.step(q, v, append_real_position(state["key_mask"]), state)
+        if isinstance(state, LSHAttentionState):
+            y = self.lsh.step(q, v, append_real_position(state.key_mask), state)
         else:
-            keys, values = state["k"].append(k), state["v"].append(v)  # (B, H, L + 1, d)
+            keys, values = state.k.append(k), state.v.append(v)  # (B, H, L + 1, d)
             # One fused call on the cache as it lies (no copies). A step's time is mostly the
             # count of small ops, so without padding no mask is kept or passed.
             mask = None
-            if not state["unpadded"]:
-                mask = append_real_position(state["key_mask"])[:, None, None, :]  # (B, 1, 1, L + 1)
+            if not state.unpadded:
+                mask = append_real_position(state.key_mask)[:, None, None, :]  # (B, 1, 1, L + 1)
             y = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask)
         y = merge_heads(y)
         return self.out(y) if self.out is not None else y
+
+
+@dataclass
+class FullAttentionState:
+    """A causal full-attention layer's decoding state; each step appends one position."""
+
+    key_mask: Appendable  # (B, L) bool: real positions
+    conv: torch.Tensor | None  # Sparse QKV's last inputs (SparseQKV.step); None when dense
+    k: Appendable  # (B, H, L, d)
+    v: Appendable  # (B, H, L, d)
+    unpadded: bool  # no padding among the keys, so steps pass no mask
+
+    def reorder(self, rows: torch.Tensor) -> FullAttentionState:
+        """The state of the beams in `rows` (beam search keeps some, drops others)."""
+        return FullAttentionState(
+            key_mask=self.key_mask.index_select(0, rows),
+            conv=select_rows(self.conv, rows),
+            k=self.k.index_select(0, rows),
+            v=self.v.index_select(0, rows),
+            unpadded=self.unpadded,
+        )
+
+
+@dataclass
+class LSHAttentionState:
+    """A causal LSH layer's decoding state; each step appends one position."""
+
+    key_mask: Appendable  # (B, L) bool: real positions
+    conv: torch.Tensor | None  # Sparse QKV's last inputs (SparseQKV.step); None when dense
+    keys: Appendable  # (B, H, L, d) unit-length shared query-keys
+    v: Appendable  # (B, H, L, d)
+    buckets: Appendable  # (B, H, R, L) each position's bucket in each hash round
+
+    def reorder(self, rows: torch.Tensor) -> LSHAttentionState:
+        """The state of the beams in `rows` (beam search keeps some, drops others)."""
+        return LSHAttentionState(
+            key_mask=self.key_mask.index_select(0, rows),
+            conv=select_rows(self.conv, rows),
+            keys=self.keys.index_select(0, rows),
+            v=self.v.index_select(0, rows),
+            buckets=self.buckets.index_select(0, rows),
+        )
+
+
+# What a decoder attention layer keeps between steps.
+AttentionState = FullAttentionState | LSHAttentionState
+
+
+def select_rows(x: torch.Tensor | None, rows: torch.Tensor) -> torch.Tensor | None:
+    return None if x is None else x.index_select(0, rows)
 
 
 def append_real_position(key_mask: Appendable) -> torch.Tensor:
@@ -412,7 +476,7 @@ class LSHAttention(nn.Module):
         return key == query, key > query
 
     def step(
-        self, qk: torch.Tensor, v: torch.Tensor, key_mask: torch.Tensor, state: dict
+        self, qk: torch.Tensor, v: torch.Tensor, key_mask: torch.Tensor, state: LSHAttentionState
     ) -> torch.Tensor:
         """Causal LSH for one new position per row, from cached keys, values and buckets.
 
@@ -424,9 +488,9 @@ class LSHAttention(nn.Module):
         -> (B, H, 1, d)."""
         c, d = self.chunk_len, qk.shape[-1]
         new_buckets = self.hash(qk, key_mask[:, -1:])  # (B, H, R, 1)
-        state["keys"].append(normalize_keys(qk))  # (B, H, L + 1, d)
-        state["v"].append(v)
-        buckets = state["buckets"].append(new_buckets)  # (B, H, R, L + 1)
+        state.keys.append(normalize_keys(qk))  # (B, H, L + 1, d)
+        state.v.append(v)
+        buckets = state.buckets.append(new_buckets)  # (B, H, R, L + 1)
         length = buckets.shape[-1]
 
         same = (buckets == new_buckets) & key_mask[:, None, None, :]  # (B, H, R, L + 1)
@@ -440,8 +504,8 @@ class LSHAttention(nn.Module):
 
         b, h, r, w = index.shape
         flat = index.clamp(min=0).view(b, h, r * w)
-        k_sel = state["keys"].take(flat).view(b, h, r, w, d)
-        v_sel = state["v"].take(flat).view(b, h, r, w, d)
+        k_sel = state.keys.take(flat).view(b, h, r, w, d)
+        v_sel = state.v.take(flat).view(b, h, r, w, d)
         logits = torch.einsum("bhrwd,bhd->bhrw", k_sel, qk[:, :, 0]) * d**-0.5  # (B, H, R, W)
         logits = logits.masked_fill(recent == length - 1, SELF_MASK_VALUE)
         logits = logits.masked_fill(recent < 0, MASK_VALUE)
