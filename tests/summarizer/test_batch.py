@@ -13,6 +13,7 @@ import pytest
 from summarizer.api import EXPERIMENTAL
 from summarizer.batch import find_inputs, summary_path
 from summarizer.cli import main
+from summarizer.paths import REPO_ROOT
 from tests.model_fixtures import save_tiny_model
 
 ARGS = ["--length", "8", "--num-beams", "1"]
@@ -219,7 +220,7 @@ def test_a_worker_ends_when_the_batch_command_is_killed(tmp_path):
         [sys.executable, "-c", PARENT_THAT_STARTS_A_WORKER],
         stdout=subprocess.PIPE,
         text=True,
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=REPO_ROOT,
     )
     worker = int(parent.stdout.readline())
     assert parent.stdout.readline().strip() == "ready"

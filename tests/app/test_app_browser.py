@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 from fpdf import FPDF
 
+from summarizer.paths import REPO_ROOT
 from tests.model_fixtures import save_tiny_model
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO_ROOT
 CHROMIUM = Path("/usr/bin/chromium")
 STARTUP_SECONDS = 120
 SUMMARY_SECONDS = 180

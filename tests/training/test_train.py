@@ -18,11 +18,12 @@ import summarizer.training.train as train_module
 from summarizer.cli import main
 from summarizer.model import TerraformerForConditionalGeneration
 from summarizer.model.tokenizer import load_tokenizer
+from summarizer.paths import REPO_ROOT
 from summarizer.training.config import load_run_config
 from summarizer.training.train import TrainingDiverged, epoch_batches, train
 from tests.cohan_fixtures import write_cohan
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = REPO_ROOT
 
 
 @pytest.fixture

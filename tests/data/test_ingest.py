@@ -24,8 +24,9 @@ from data.ingest import (
     read_pasted,
 )
 from data.normalize import cohan_style, join_article, normalize_text, tokenize_like_cohan
+from summarizer.paths import REPO_ROOT
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = REPO_ROOT.parent / "shared" / "data"
 
 # --- cohan_style ----------------------------------------------------------------------------------
 

@@ -3,7 +3,6 @@ what it was asked (the real model is exercised in test_app_browser.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -13,10 +12,11 @@ from streamlit.testing.v1 import AppTest
 
 from summarizer import api
 from summarizer.api import GenerationSettings, SectionSummary, SummaryResult
+from summarizer.paths import REPO_ROOT
 from summarizer.sources import Passage, SentenceSources, Source
 
 TAB_UPLOAD = "Upload a file"
-APP = str(Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py")
+APP = str(REPO_ROOT / "app" / "streamlit_app.py")
 
 PAPER = """Attention over long documents
 
