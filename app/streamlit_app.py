@@ -198,6 +198,13 @@ def settings_controls(
                 key="repetition_penalty",
                 help="Above 1 makes words already written less likely; 1 turns it off.",
             )
+            paper_words = st.toggle(
+                "Only the paper's words",
+                value=defaults.paper_words,
+                key="paper_words",
+                help="Write only words that the paper holds or that abstracts commonly use: no "
+                "invented or broken words.",
+            )
             max_tokens = st.number_input(
                 "Max new tokens",
                 min_value=8,
@@ -216,6 +223,7 @@ def settings_controls(
         length_penalty=float(length_penalty),
         repetition_penalty=float(repetition_penalty),
         min_new_tokens=defaults.min_new_tokens,  # the model's own; capped at the length
+        paper_words=paper_words,
     )
     return settings, per_section, lexrank
 

@@ -62,6 +62,7 @@ class EvalSettings:
     no_repeat_ngram_size: int | None = None
     length_penalty: float | None = None
     repetition_penalty: float | None = None  # > 1 makes tokens already written less likely
+    paper_words: bool | None = None  # only the paper's words and common ones
     overwrite: bool = False  # discard the predictions already in `out` instead of resuming
 
     def identity(self) -> dict:
@@ -91,6 +92,7 @@ def with_model_defaults(settings: EvalSettings) -> EvalSettings:
         "no_repeat_ngram_size": model.no_repeat_ngram_size,
         "length_penalty": model.length_penalty,
         "repetition_penalty": model.repetition_penalty,
+        "paper_words": model.paper_words,
     }
     return replace(settings, **{k: v for k, v in own.items() if getattr(settings, k) is None})
 
@@ -216,6 +218,7 @@ def make_system(settings: EvalSettings, budget: int):
         length_penalty=settings.length_penalty,
         repetition_penalty=settings.repetition_penalty,
         min_new_tokens=settings.min_new_tokens,
+        paper_words=settings.paper_words,
     )
     generation.validate()
 

@@ -1,6 +1,6 @@
 """Do a summary's specifics come from its paper? The share of the numbers, and of the rare words,
 of a summary that also occur in the paper it summarizes. A rare word is one outside the
-COMMON_WORDS most frequent words of the training abstracts (`eval/common_words.txt`).
+COMMON_WORDS most frequent words of the training abstracts (`data/words.py`).
 
     python -m eval.faithfulness --data ../shared/data/arxiv/train.jsonl.gz \
         ../shared/data/pubmed/train.jsonl.gz
@@ -11,17 +11,9 @@ writes that word list again from the training abstracts.
 from __future__ import annotations
 
 import argparse
-import functools
-import re
-from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
-COMMON_WORDS = 5000
-WORD_LIST = Path(__file__).with_name("common_words.txt")
-
-_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])")
-_WORD = re.compile(r"[a-z][a-z-]*[a-z]")
+from data.words import COMMON_WORDS, WORD_LIST, common_words, most_common_words, numbers, words
 
 
 @dataclass
@@ -52,23 +44,6 @@ class Support:
         }
 
 
-def numbers(text: str) -> list[str]:
-    return _NUMBER.findall(text)
-
-
-def words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
-
-
-@functools.cache
-def common_words() -> frozenset[str]:
-    if not WORD_LIST.is_file():
-        raise FileNotFoundError(
-            f"{WORD_LIST} is missing; write it with python -m eval.faithfulness --data FILES"
-        )
-    return frozenset(WORD_LIST.read_text().split())
-
-
 def support(summary: str, paper: str, common: frozenset[str] | None = None) -> Support:
     """Each number and rare word of `summary` (every occurrence), and whether `paper` has it."""
     common = common_words() if common is None else common
@@ -83,17 +58,10 @@ def support(summary: str, paper: str, common: frozenset[str] | None = None) -> S
     )
 
 
-def most_common_words(abstracts, n: int = COMMON_WORDS) -> list[str]:
-    counts = Counter()
-    for abstract in abstracts:
-        counts.update(words(abstract))
-    return [w for w, _ in counts.most_common(n)]
-
-
 def main(argv: list[str] | None = None) -> int:
     from data.dataset import load_documents
 
-    parser = argparse.ArgumentParser(description="Write eval/common_words.txt")
+    parser = argparse.ArgumentParser(description=f"Write {WORD_LIST.name}")
     parser.add_argument("--data", nargs="+", required=True, help="training Cohan files")
     args = parser.parse_args(argv)
     abstracts = []

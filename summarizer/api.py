@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
-from transformers import StoppingCriteria, StoppingCriteriaList
+from transformers import LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
 from data.ingest import Document, IngestError, Section, read_document, read_pasted
 from summarizer.extractive import lexrank
@@ -51,6 +51,7 @@ from summarizer.sources import (
     passages,
     quoted_sources,
 )
+from summarizer.vocabulary import PaperWords, token_pieces
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +207,7 @@ class Summarizer:
                 "salience.safetensors from the run that trained it into the model folder"
             )
         self._lock = threading.Lock()
+        self._pieces: tuple[str, ...] | None = None  # each token's text, for PaperWords
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike | None = None) -> Summarizer:
@@ -277,7 +279,8 @@ class Summarizer:
             summary = "\n".join(s.sentence for s in sources)
             report("extract", 1, 1)
         else:
-            summary, timing = self.generate(selection.text, settings, report, limit)
+            words = " ".join(p.model_text for p in paper)
+            summary, timing = self.generate(selection.text, settings, report, limit, words)
         seconds.update(timing)
         sections = []
         if per_section:
@@ -326,7 +329,8 @@ class Summarizer:
                 summary = "\n".join(s.sentence for s in sources)
             else:
                 selection = self.select_input(document, [section], limit)
-                summary, _ = self.generate(selection.text, short, lambda *a: None, limit)
+                words = document.model_text([section])
+                summary, _ = self.generate(selection.text, short, lambda *a: None, limit, words)
             results.append(SectionSummary(section.heading, summary))
         report("sections", len(chosen), len(chosen))
         return results
@@ -342,14 +346,26 @@ class Summarizer:
         return quoted_sources(chosen, paper), {"extract": time.perf_counter() - start}
 
     def generate(
-        self, text: str, settings: GenerationSettings, report: Progress, limit: int
+        self,
+        text: str,
+        settings: GenerationSettings,
+        report: Progress,
+        limit: int,
+        paper: str | None = None,
     ) -> tuple[str, dict[str, float]]:
-        """Encode `text` once, decode with the cache; the readable summary and timings."""
+        """Encode `text` once, decode with the cache; the readable summary and timings.
+        `paper`: the text whose words the summary may use (settings.paper_words; default
+        `text`)."""
         # select_input keeps the text within the limit; truncation only guards the last token.
         ids = self.tokenizer(text, truncation=True, max_length=limit, return_tensors="pt")[
             "input_ids"
         ]  # (1, S)
         max_new = settings.max_new_tokens
+        processors = LogitsProcessorList()
+        if settings.paper_words:
+            if self._pieces is None:
+                self._pieces = token_pieces(self.tokenizer)
+            processors.append(PaperWords.for_paper(self._pieces, paper or text))
         waited = time.perf_counter()
         if not self._lock.acquire(blocking=False):  # generation is one caller at a time
             report("wait", 0, 1)
@@ -367,6 +383,7 @@ class Summarizer:
                     input_ids=ids,
                     encoder_outputs=encoded,
                     stopping_criteria=StoppingCriteriaList([TokenCounter(report, max_new)]),
+                    logits_processor=processors,
                     **settings.generate_kwargs(),
                 )
             t2 = time.perf_counter()

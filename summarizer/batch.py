@@ -57,6 +57,7 @@ class BatchOptions:
     length: str | int = "medium"
     num_beams: int | None = None  # None: the model's default
     mode: str | None = None  # abstractive | extractive; None: the model's default
+    paper_words: bool | None = None  # see GenerationSettings; None: the model's default
     per_section: bool = False
     max_input_tokens: int | None = None  # None: the model's trained input length
 
@@ -170,6 +171,8 @@ def summarize_item(item: Item, options: BatchOptions) -> list[dict]:
         settings = replace(settings, num_beams=options.num_beams)
     if options.mode is not None:
         settings = replace(settings, mode=options.mode)
+    if options.paper_words is not None:
+        settings = replace(settings, paper_words=options.paper_words)
     rows = []
     try:
         documents = list(read_documents(item.path))

@@ -104,6 +104,12 @@ def main(argv: list[str] | None = None) -> int:
         ("--repetition-penalty", float),
     ):
         evaluate_parser.add_argument(flag, type=kind, default=None, help="default: the model's")
+    evaluate_parser.add_argument(
+        "--paper-words",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="written summaries use only the paper's words and common ones (default: the model's)",
+    )
     add_summarize_parser(commands)
     add_export_parser(commands)
     add_salience_parser(commands)
@@ -151,6 +157,13 @@ def add_summarize_parser(commands) -> None:
         choices=MODES,
         default=None,
         help="write new text, or pick the paper's most salient sentences (default: the model's)",
+    )
+    p.add_argument(
+        "--paper-words",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="written summaries use only words that the paper holds or that abstracts commonly "
+        "use: no invented or broken words (default: the model's)",
     )
     p.add_argument("--per-section", action="store_true", help="also summarize each section")
     p.add_argument(
@@ -222,6 +235,12 @@ def add_export_parser(commands) -> None:
         default="abstractive",
         help="the default summary mode (extractive: --out must hold a salience model)",
     )
+    p.add_argument(
+        "--paper-words",
+        action=argparse.BooleanOptionalAction,
+        default=default.paper_words,
+        help="written summaries use only words that the paper holds or that abstracts commonly use",
+    )
 
 
 def add_salience_parser(commands) -> None:
@@ -272,6 +291,7 @@ def run_export(args: argparse.Namespace) -> int:
         length_penalty=args.length_penalty,
         min_new_tokens=args.min_new_tokens,
         repetition_penalty=args.repetition_penalty,
+        paper_words=args.paper_words,
     )
     settings = ExportSettings(
         run=Path(args.run),

@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 # Summary lengths users pick by name, as the most new tokens the decoder may write.
 LENGTHS = {"short": 96, "medium": 160, "long": 256}
 
-MODES = ("abstractive", "extractive")
 # How a summary is made: written by the Terraformer, or the paper's own key sentences.
 MODES = ("abstractive", "extractive")
 # Extractive summaries' word budgets for the named lengths: about as many words as the decoder
@@ -32,8 +31,10 @@ MODES = ("abstractive", "extractive")
 WORDS_PER_TOKEN = 0.75
 
 
-# The key of generation_config.json that holds the default mode (ours, not Hugging Face's).
+# The keys of generation_config.json that hold the default mode and word constraint (ours, not
+# Hugging Face's).
 MODE_KEY = "summary_mode"
+PAPER_WORDS_KEY = "paper_words"
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,9 @@ class GenerationSettings:
     length_penalty: float = 1.0  # > 1 favours longer beams
     repetition_penalty: float = 1.0  # > 1 makes tokens already written less likely
     min_new_tokens: int = 0  # write at least this many tokens, or the whole length if shorter
+    # Write only words that the paper holds or that abstracts commonly use
+    # (summarizer.vocabulary): no invented or broken words.
+    paper_words: bool = True
 
     @property
     def max_new_tokens(self) -> int:
@@ -88,6 +92,8 @@ class GenerationSettings:
             )
         if not 0 <= self.min_new_tokens <= 4096:
             raise ValueError(f"min_new_tokens must be 0-4096, got {self.min_new_tokens}")
+        if not isinstance(self.paper_words, bool):
+            raise ValueError(f"paper_words must be true or false, got {self.paper_words!r}")
 
     def generate_kwargs(self) -> dict[str, Any]:
         """The keyword arguments of `model.generate` for these settings (greedy or beam search;
@@ -113,6 +119,7 @@ class GenerationSettings:
         config.repetition_penalty = self.repetition_penalty
         config.early_stopping = self.num_beams > 1
         setattr(config, MODE_KEY, self.mode)
+        setattr(config, PAPER_WORDS_KEY, self.paper_words)
 
 
 def read_model_settings(model_dir: str | Path) -> GenerationSettings:
@@ -141,4 +148,5 @@ def read_model_settings(model_dir: str | Path) -> GenerationSettings:
         no_repeat_ngram_size=g.no_repeat_ngram_size or 0,
         length_penalty=float(g.length_penalty if g.length_penalty is not None else 1.0),
         repetition_penalty=float(g.repetition_penalty or 1.0),
+        paper_words=bool(saved.get(PAPER_WORDS_KEY, True)),
     )

@@ -1,6 +1,7 @@
 """Faithfulness: the share of a summary's numbers and rare words that its paper holds."""
 
-from eval.faithfulness import Support, common_words, numbers, support
+from data.words import common_words, numbers
+from eval.faithfulness import Support, support
 
 COMMON = frozenset({"the", "model", "we", "show", "of", "a", "is"})
 

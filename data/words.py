@@ -1,0 +1,46 @@
+"""Words and numbers of a text, as the faithfulness measures and the decoder's word constraint
+count them, and the words common in scientific abstracts.
+
+A word is a run of lower-case letters and inner hyphens of two letters or more ("x-ray",
+"nematic"); a number a free-standing run of digits with inner "." or ",". The common words are
+the COMMON_WORDS most frequent words of the training abstracts (`data/common_words.txt`,
+written by `python -m eval.faithfulness --data TRAIN FILES`).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+COMMON_WORDS = 5000
+WORD_LIST = Path(__file__).with_name("common_words.txt")
+
+NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])")
+WORD = re.compile(r"[a-z][a-z-]*[a-z]")
+
+
+def numbers(text: str) -> list[str]:
+    return NUMBER.findall(text)
+
+
+def words(text: str) -> list[str]:
+    return WORD.findall(text.lower())
+
+
+@functools.cache
+def common_words() -> frozenset[str]:
+    if not WORD_LIST.is_file():
+        raise FileNotFoundError(
+            f"{WORD_LIST} is missing; write it with python -m eval.faithfulness --data FILES"
+        )
+    return frozenset(WORD_LIST.read_text().split())
+
+
+def most_common_words(abstracts: Iterable[str], n: int = COMMON_WORDS) -> list[str]:
+    counts = Counter()
+    for abstract in abstracts:
+        counts.update(words(abstract))
+    return [w for w, _ in counts.most_common(n)]
