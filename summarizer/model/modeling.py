@@ -155,6 +155,8 @@ class TerraformerForConditionalGeneration(TerraformerPreTrainedModel, Generation
             # Incremental: prefill once, then only the target positions not yet in the cache.
             if cache is None:
                 cache = self.decoder.prefill(enc, attention_mask.bool())
+                inputs = [enc, attention_mask] + ([source_ids] if source_ids is not None else [])
+                cache.inputs = same_inputs(*inputs)
                 if self.copy_head is not None:
                     cache.copy = self.copy_head.source(enc, attention_mask.bool(), source_ids)
             copy_source = cache.copy
@@ -296,7 +298,7 @@ class TerraformerDecoder(nn.Module):
             y, state = layer.prefill(x2, enc_mask)
             x1, x2 = x2, x1 + y
             states.append(state)
-        return TerraformerCache(states)
+        return TerraformerCache(states, prefix=enc.shape[1])
 
     def step(self, target: torch.Tensor, cache: TerraformerCache) -> torch.Tensor:
         """target: (B, 1, D) embedded next target token -> hidden state (B, 1, D)."""
@@ -309,19 +311,41 @@ class TerraformerDecoder(nn.Module):
 
 class TerraformerCache:
     """Decoding state of every decoder layer (None for feed-forward layers) and the number of
-    target positions processed. Passed as `cache` through `generate()`."""
+    target positions processed. Passed as `cache` through `generate()`.
 
-    def __init__(self, layers: list[AttentionState | None]):
+    Every layer's state starts with the `prefix` encoder positions. Beam search moves rows
+    among the beams of one input, whose encoder positions hold the same values, so a reorder
+    that keeps each row within rows of the same input (`inputs`) moves the target positions
+    only: at 512 encoder positions this is most of the copying a beam-search step would do."""
+
+    def __init__(self, layers: list[AttentionState | None], prefix: int = 0):
         self.layers = layers
         self.length = 0
+        self.prefix = prefix
+        # (B,) each row's input: the first row with the same encoder output, mask and ids.
+        self.inputs: torch.Tensor | None = None
         self.copy: CopySource | None = None  # the copy head's view of the input, if any
 
     def reorder_cache(self, beam_idx: torch.LongTensor) -> None:
         """Keep the rows of the beams that survived (beam search)."""
         rows = beam_idx.to(next(s for s in self.layers if s is not None).key_mask.device)
-        self.layers = [None if s is None else s.reorder(rows) for s in self.layers]
-        if self.copy is not None:
+        same_input = self.inputs is not None and torch.equal(self.inputs[rows], self.inputs)
+        start = self.prefix if same_input else 0
+        self.layers = [None if s is None else s.reorder(rows, start) for s in self.layers]
+        if self.copy is not None and not same_input:  # otherwise every row keeps its own
             self.copy = self.copy.index_select(rows)
+
+
+def same_inputs(*rows_of: torch.Tensor) -> torch.Tensor:
+    """(B,) for each row of the given (B, ...) tensors, the first row equal to it in all."""
+    flat = [x.reshape(x.shape[0], -1) for x in rows_of]
+    first = list(range(flat[0].shape[0]))
+    for i in range(len(first)):
+        for j in range(i):
+            if first[j] == j and all(torch.equal(x[i], x[j]) for x in flat):
+                first[i] = j
+                break
+    return torch.tensor(first, device=rows_of[0].device)
 
 
 @dataclass

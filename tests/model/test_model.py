@@ -220,6 +220,32 @@ def test_cached_generation_equals_uncached(variant, num_beams):
     assert torch.equal(cached, uncached)
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_reordering_the_cache_moves_only_what_differs_and_all_of_it_across_inputs(variant):
+    """Beam search moves rows among the beams of one input: only target positions are moved
+    then. A reorder across inputs moves everything, encoder positions and copy source too."""
+    model = make_model(variant, lsh_chunk_len=4, lsh_n_buckets=4)
+    ids = torch.randint(3, 300, (2, 21))
+    ids = torch.cat([ids[:1], ids[:1], ids[1:]])  # rows 0 and 1 read the same input
+    targets = torch.randint(3, 300, (3, 6))
+
+    def decode(rows: list[int] | None) -> torch.Tensor:
+        out = model(input_ids=ids, decoder_input_ids=targets[:, :5], use_cache=True)
+        if rows is not None:
+            out.cache.reorder_cache(torch.tensor(rows))
+        moved = targets[rows] if rows is not None else targets
+        return model(input_ids=ids, decoder_input_ids=moved, cache=out.cache).logits[:, -1]
+
+    def expected(rows: list[int]) -> torch.Tensor:  # each row decodes its source row's input
+        full = model(input_ids=ids[rows], decoder_input_ids=targets[rows], use_cache=False)
+        return full.logits[:, -1]
+
+    within = [1, 0, 2]  # beams of the first input swap: encoder positions stay
+    across = [2, 2, 0]  # rows take another input's state: everything moves
+    for rows in (within, across):
+        torch.testing.assert_close(decode(rows), expected(rows), atol=1e-4, rtol=1e-4)
+
+
 def test_generate_really_uses_the_cache(monkeypatch):
     model = make_model("sparse")
     calls = {"full": 0, "prefill": 0, "step": 0}

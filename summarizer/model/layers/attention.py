@@ -147,13 +147,14 @@ class FullAttentionState:
     v: Appendable  # (B, H, L, d)
     unpadded: bool  # no padding among the keys, so steps pass no mask
 
-    def reorder(self, rows: torch.Tensor) -> FullAttentionState:
-        """The state of the beams in `rows` (beam search keeps some, drops others)."""
+    def reorder(self, rows: torch.Tensor, start: int = 0) -> FullAttentionState:
+        """The state of the beams in `rows` (beam search keeps some, drops others); positions
+        before `start` are the same in every row and row it comes from (TerraformerCache)."""
         return FullAttentionState(
-            key_mask=self.key_mask.index_select(0, rows),
+            key_mask=self.key_mask.move_rows(rows, start),
             conv=select_rows(self.conv, rows),
-            k=self.k.index_select(0, rows),
-            v=self.v.index_select(0, rows),
+            k=self.k.move_rows(rows, start),
+            v=self.v.move_rows(rows, start),
             unpadded=self.unpadded,
         )
 
@@ -168,14 +169,15 @@ class LSHAttentionState:
     v: Appendable  # (B, H, L, d)
     buckets: Appendable  # (B, H, R, L) each position's bucket in each hash round
 
-    def reorder(self, rows: torch.Tensor) -> LSHAttentionState:
-        """The state of the beams in `rows` (beam search keeps some, drops others)."""
+    def reorder(self, rows: torch.Tensor, start: int = 0) -> LSHAttentionState:
+        """The state of the beams in `rows` (beam search keeps some, drops others); positions
+        before `start` are the same in every row and row it comes from (TerraformerCache)."""
         return LSHAttentionState(
-            key_mask=self.key_mask.index_select(0, rows),
+            key_mask=self.key_mask.move_rows(rows, start),
             conv=select_rows(self.conv, rows),
-            keys=self.keys.index_select(0, rows),
-            v=self.v.index_select(0, rows),
-            buckets=self.buckets.index_select(0, rows),
+            keys=self.keys.move_rows(rows, start),
+            v=self.v.move_rows(rows, start),
+            buckets=self.buckets.move_rows(rows, start),
         )
 
 
@@ -247,8 +249,16 @@ class Appendable:
         rows = self.buffer.view(b * h * cap, d).index_select(0, (index + base).flatten())
         return rows.view(b, h, -1, d)
 
-    def index_select(self, dim: int, index: torch.Tensor) -> Appendable:
-        return Appendable(self.value.index_select(dim, index), self.dim)
+    def move_rows(self, rows: torch.Tensor, start: int = 0) -> Appendable:
+        """Row r takes the values of row rows[r] (dimension 0), at positions from `start` on:
+        the caller knows that the earlier positions are equal in both. Moves them in place
+        when start > 0; otherwise returns a new tensor."""
+        if start <= 0:
+            return Appendable(self.value.index_select(0, rows), self.dim)
+        if self.length > start:
+            part = self.buffer.narrow(self.dim, start, self.length - start)
+            part.copy_(part.index_select(0, rows))
+        return self
 
 
 def split_heads(x: torch.Tensor, n_heads: int) -> torch.Tensor:
