@@ -15,6 +15,26 @@ import torch
 from summarizer.model.configuration import TerraformerConfig
 from summarizer.model.modeling import TerraformerForConditionalGeneration
 
+# The paper's Table 1 variants, each changing one thing against the dense baseline (attention
+# stays full where the variant does not name LSH, so only the named sparse part differs).
+FULL_ATTENTION = {"encoder_attention": "full", "decoder_attention": "full"}
+DENSE_FF = {"ff_sparsity": 0, "ff_lowrank": None}
+VARIANT_NAMES = ("dense", "+sparse FF", "+sparse QKV", "+both", "terraformer")
+
+
+def paper_variants(config: TerraformerConfig) -> dict[str, TerraformerConfig]:
+    """The dense baseline, +Sparse FF, +Sparse QKV, +both (no sparse output layer) and the full
+    Terraformer (LSH attention and the sparse output layer) built from `config`'s shape and
+    sparsity settings, all with `config`'s parameter count. Keys are `VARIANT_NAMES`."""
+    built = {
+        "dense": dense_twin(config),
+        "+sparse FF": variant(config, qkv_sparsity=0, loss_sparsity=0, **FULL_ATTENTION),
+        "+sparse QKV": variant(config, loss_sparsity=0, **DENSE_FF, **FULL_ATTENTION),
+        "+both": variant(config, loss_sparsity=0, **FULL_ATTENTION),
+        "terraformer": variant(config, encoder_attention="lsh", decoder_attention="lsh"),
+    }
+    return {name: built[name] for name in VARIANT_NAMES}
+
 
 def count_parameters(config: TerraformerConfig) -> int:
     """Number of distinct parameters of the model for `config`, without allocating them."""

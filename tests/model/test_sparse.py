@@ -1,5 +1,6 @@
 """Sparse FF, the multiplicative layer and Sparse QKV, each alone."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -109,3 +110,23 @@ def test_sparse_qkv_is_causal_in_time_and_shapes_match():
 def test_sparse_qkv_shared_qk_gives_keys_equal_to_queries():
     q, k, _ = SparseQKV(d_model=32, n_modules=4, shared_qk=True)(torch.randn(1, 4, 32))
     assert k is q
+
+
+@pytest.mark.parametrize("shared_qk", [False, True])
+def test_sparse_qkv_decoding_step_equals_the_convolutions_at_the_last_position(shared_qk):
+    torch.manual_seed(0)
+    qkv = SparseQKV(d_model=32, n_modules=4, time_kernel=3, shared_qk=shared_qk).eval()
+    for conv in (qkv.q_conv, qkv.k_conv, qkv.v_conv):
+        if conv is not None:
+            torch.nn.init.normal_(conv.bias)  # a misplaced bias must show
+    x = torch.randn(2, 5, 32)
+    with torch.no_grad():
+        full = qkv(x)  # (B, T, D) each
+        (_, _, _), state = qkv.prefill(x[:, :4], torch.ones(2, 4, dtype=torch.bool))
+        stepped, _ = qkv.step(x[:, 4:], state)
+        for whole, one in zip(full, stepped, strict=True):
+            torch.testing.assert_close(one, whole[:, 4:], rtol=1e-5, atol=1e-6)
+        # a changed kernel is used at the next step (the fused matrix is rebuilt)
+        qkv.v_conv.weight.add_(1.0)
+        again, _ = qkv.step(x[:, 4:], state)
+        torch.testing.assert_close(again[2], qkv(x)[2][:, 4:], rtol=1e-5, atol=1e-6)

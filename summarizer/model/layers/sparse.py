@@ -96,7 +96,7 @@ class SparseQKV(nn.Module):
         """One new position per row. x: (B, 1, D), state (B, k-1, S, M) -> q, k, v (B, 1, D)
         and the next state."""
         window = torch.cat([state, self.project(x)], dim=1)  # (B, k, S, M)
-        return self.convolve(window), window[:, 1:]
+        return self.convolve_last(window), window[:, 1:]
 
     def project(self, x: torch.Tensor) -> torch.Tensor:
         b, t, _ = x.shape
@@ -114,6 +114,39 @@ class SparseQKV(nn.Module):
         q = conv(self.q_conv)
         k = q if self.k_conv is None else conv(self.k_conv)
         return q, k, conv(self.v_conv)
+
+    def convolve_last(self, window: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """`convolve` of a window of exactly `time_kernel` positions, (B, k, S, M) -> q, k, v
+        (B, 1, S * M): the convolutions' one output position, as a single matrix product
+        of each module's taps (k time steps x 3 modules x M inputs) with the three kernels
+        side by side. Decoding calls this once per layer and token, where three convolution
+        calls on such small images cost more than the arithmetic."""
+        b, k, s, m = window.shape
+        taps = F.pad(window, (0, 0, 1, 1)).unfold(2, 3, 1)  # (B, k, S, M, 3): modules s-1..s+1
+        taps = taps.permute(0, 2, 1, 4, 3).reshape(b * s, k * 3 * m)
+        weight, bias = self.fused_kernels()
+        out = torch.addmm(bias, taps, weight).view(b, 1, s, -1, m)  # (B, 1, S, outputs, M)
+        q, *rest = (out[:, :, :, i].reshape(b, 1, s * m) for i in range(out.shape[3]))
+        return (q, q, rest[0]) if self.k_conv is None else (q, rest[0], rest[1])
+
+    def fused_kernels(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The Q, (K,) V kernels as one (k * 3 * M, outputs * M) matrix whose rows follow the
+        taps of `convolve_last`, and their biases; rebuilt only when a kernel changes."""
+        convs = [c for c in (self.q_conv, self.k_conv, self.v_conv) if c is not None]
+        params = [p for c in convs for p in (c.weight, c.bias)]
+        key = tuple((p.data_ptr(), p._version, p.dtype) for p in params)
+        if getattr(self, "_fused_key", None) != key:
+            with torch.no_grad():
+                k, m = self.time_kernel, self.d_module
+                blocks = []
+                for conv in convs:
+                    w = conv.weight.permute(2, 3, 1, 0)  # (k, width, M in, M out)
+                    if w.shape[1] == 1:  # V's kernel spans one module: the middle tap
+                        w = F.pad(w, (0, 0, 0, 0, 1, 1))
+                    blocks.append(w.reshape(k * 3 * m, m))
+                self._fused = (torch.cat(blocks, dim=1), torch.cat([c.bias for c in convs]))
+            self._fused_key = key
+        return self._fused
 
 
 class SparseFF(nn.Module):

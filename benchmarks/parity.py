@@ -1,0 +1,240 @@
+"""Perplexity parity: validation log-perplexity against training step for the dense baseline,
++Sparse FF, +Sparse QKV, +both and the full Terraformer, parameter-matched, at two model sizes
+(the paper's claim that sparse layers reach dense perplexity at the same parameter count).
+
+    python -m benchmarks.parity --out ../runs/parity [--sizes 128 256] [--steps 2000]
+        [--json PATH] [--report DIR]
+
+Every run trains on the same papers in the same order (same seed) with the same optimizer, and
+is validated on the same papers; only the architecture differs. Each (size, variant) run lives
+in OUT/d{size}/{variant} with its checkpoints, so rerunning the command continues unfinished
+runs and only reads finished ones. Log-perplexity is the validation loss in nats per token
+(no label smoothing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from summarizer.model.configuration import TerraformerConfig
+from summarizer.model.sizing import VARIANT_NAMES, count_parameters, paper_variants
+from summarizer.model.tokenizer import load_tokenizer
+from summarizer.paths import REPO_ROOT
+from summarizer.training.config import from_dict
+from summarizer.training.train import train
+
+DATA = REPO_ROOT.parent / "shared" / "data"
+# The settings a variant may change; written out in full as each run's model overrides.
+ARCHITECTURE = (
+    "d_model",
+    "d_ff",
+    "n_heads",
+    "n_encoder_layers",
+    "n_decoder_layers",
+    "ff_sparsity",
+    "ff_lowrank",
+    "qkv_sparsity",
+    "loss_sparsity",
+    "encoder_attention",
+    "decoder_attention",
+    "lsh_chunk_len",
+    "lsh_n_buckets",
+    "reversible",
+    "tie_word_embeddings",
+)
+
+
+def base_config(d_model: int, vocab_size: int) -> TerraformerConfig:
+    """The full Terraformer at one size: the `small` preset's sparsity settings (N = 32, S = 4,
+    output-layer modules 4) and shape ratios, 2 + 2 layers. LSH chunks of 32 in 8 buckets suit
+    256-token inputs (with chunks of 64, bucket padding made LSH cost more than full attention:
+    2.3x the Terraformer's step time). Activations are stored (`reversible=False`): the same
+    arithmetic, fewer recomputations."""
+    return TerraformerConfig.preset(
+        "small",
+        vocab_size=vocab_size,
+        d_model=d_model,
+        d_ff=8 * d_model,
+        n_heads=4,
+        n_encoder_layers=2,
+        n_decoder_layers=2,
+        loss_sparsity=4,
+        lsh_chunk_len=32,
+        lsh_n_buckets=8,
+        reversible=False,
+    )
+
+
+def run_settings(args: argparse.Namespace, model: TerraformerConfig) -> dict:
+    """The training run of one variant, as the sections of a run config."""
+    overrides = {key: getattr(model, key) for key in ARCHITECTURE}
+    return {
+        "model": {
+            "preset": "small",
+            "overrides": {k: v for k, v in overrides.items() if v is not None},
+        },
+        "data": {
+            "train": args.train,
+            "validation": args.validation,
+            "tokenizer": args.tokenizer,
+            "max_input_tokens": args.input_tokens,
+            "max_target_tokens": args.target_tokens,
+            "limit_validation": args.val_docs,
+        },
+        "optim": {"lr": args.lr, "warmup_steps": args.warmup, "label_smoothing": 0.0},
+        "train": {
+            "steps": args.steps,
+            "batch_size": args.batch_size,
+            "log_every": 50,
+            "eval_every": args.eval_every,
+            "eval_docs": 2 * args.val_docs,
+            "rouge_docs": 0,
+            "save_every": args.eval_every,
+            "keep_checkpoints": 1,
+            "threads": args.threads,
+            "seed": 0,
+        },
+    }
+
+
+def validation_curve(run_dir: Path) -> list[tuple[int, float]]:
+    """(step, validation loss) of a run so far, from its metrics.jsonl."""
+    path = run_dir / "metrics.jsonl"
+    if not path.is_file():
+        return []
+    curve = {}
+    for line in path.read_text().splitlines():
+        record = json.loads(line) if line.strip() else {}
+        if "val_loss" in record:
+            curve[record["step"]] = record["val_loss"]  # a resumed run may repeat a step
+    return sorted(curve.items())
+
+
+def finished(run_dir: Path, steps: int) -> bool:
+    summary = run_dir / "summary.json"
+    return summary.is_file() and json.loads(summary.read_text())["steps"] >= steps
+
+
+def report(results: list[dict]) -> str:
+    """A Markdown table of each run's final validation log-perplexity against dense."""
+    lines = [
+        "| d_model | variant | parameters | steps | val log-perplexity | vs dense |",
+        "|---|---|---|---|---|---|",
+    ]
+    for size in sorted({r["d_model"] for r in results}):
+        rows = [r for r in results if r["d_model"] == size and r["curve"]]
+        dense = next((r for r in rows if r["variant"] == "dense"), None)
+        for r in rows:
+            step, loss = r["curve"][-1]
+            versus = "–"
+            if dense is not None and dense["curve"][-1][0] == step and r is not dense:
+                versus = f"{100 * (loss / dense['curve'][-1][1] - 1):+.2f}%"
+            lines.append(
+                f"| {size} | {r['variant']} | {r['parameters']:,} | {step:,} | {loss:.4f} | "
+                f"{versus} |"
+            )
+    return "\n".join(lines)
+
+
+def plot(results: list[dict], path: Path) -> None:
+    """Validation log-perplexity against step, one panel per size."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = sorted({r["d_model"] for r in results})
+    fig, axes = plt.subplots(1, len(sizes), figsize=(6 * len(sizes), 4.2), squeeze=False)
+    for ax, size in zip(axes[0], sizes, strict=True):
+        for r in results:
+            if r["d_model"] == size and r["curve"]:
+                steps, losses = zip(*r["curve"], strict=True)
+                ax.plot(
+                    steps,
+                    losses,
+                    marker=".",
+                    label=f"{r['variant']} ({r['parameters'] / 1e6:.1f}M)",
+                )
+        ax.set_title(f"d_model {size}")
+        ax.set_xlabel("training step")
+        ax.set_ylabel("validation log-perplexity (nats / token)")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, help="folder of the runs (outside the repo)")
+    parser.add_argument("--sizes", nargs="+", type=int, default=[128, 256])
+    parser.add_argument("--variants", nargs="+", default=list(VARIANT_NAMES))
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--eval-every", type=int, default=100)
+    parser.add_argument("--val-docs", type=int, default=32, help="per validation file")
+    parser.add_argument("--input-tokens", type=int, default=256)
+    parser.add_argument("--target-tokens", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--train",
+        nargs="+",
+        default=[str(DATA / "arxiv" / "train.jsonl.gz"), str(DATA / "pubmed" / "train.jsonl.gz")],
+    )
+    parser.add_argument(
+        "--validation",
+        nargs="+",
+        default=[str(DATA / "arxiv" / "val.jsonl.gz"), str(DATA / "pubmed" / "val.jsonl.gz")],
+    )
+    parser.add_argument("--tokenizer", default=str(REPO_ROOT / "checkpoints" / "default"))
+    parser.add_argument("--report-only", action="store_true", help="train nothing; report")
+    parser.add_argument("--json", help="also write the curves here")
+    parser.add_argument("--report", help="write parity.png into this folder")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.variants) - set(VARIANT_NAMES))
+    if unknown:
+        parser.error(f"unknown variant(s) {unknown}; choose from {list(VARIANT_NAMES)}")
+
+    vocab = len(load_tokenizer(args.tokenizer))
+    vocab = -(-vocab // 8) * 8  # as the trainer rounds it (8 is a multiple of the 4 modules)
+    results = []
+    for size in args.sizes:
+        configs = paper_variants(base_config(size, vocab))
+        for name in args.variants:
+            run_dir = Path(args.out) / f"d{size}" / name.strip("+").replace(" ", "-")
+            if not args.report_only and not finished(run_dir, args.steps):
+                settings = run_settings(args, configs[name])
+                run_dir.mkdir(parents=True, exist_ok=True)
+                (run_dir / "run.json").write_text(json.dumps(settings, indent=2))
+                print(f"training d_model {size}, {name} in {run_dir}", flush=True)
+                train(from_dict(settings, origin=str(run_dir)), run_dir, resume=True)
+            results.append(
+                {
+                    "d_model": size,
+                    "variant": name,
+                    "parameters": count_parameters(configs[name]),
+                    "curve": validation_curve(run_dir),
+                }
+            )
+    table = report(results)
+    print(f"\nValidation log-perplexity, {args.steps} steps of batch {args.batch_size}")
+    print(table)
+    for r in results:
+        if r["curve"]:
+            r["perplexity"] = math.exp(r["curve"][-1][1])
+    if args.json:
+        Path(args.json).write_text(json.dumps({"args": vars(args), "results": results}, indent=2))
+    if args.report:
+        plot(results, Path(args.report) / "parity.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""The seed-claims benchmarks at toy sizes: `benchmarks.scaling` times every variant at every
+setting and reports speed-ups against the dense twin of the same size; `benchmarks.parity`
+trains every variant on the same data and reports their validation curves, resumably."""
+
+from __future__ import annotations
+
+import json
+
+from benchmarks import parity, scaling
+from summarizer.model.sizing import VARIANT_NAMES, count_parameters, paper_variants
+from summarizer.paths import REPO_ROOT
+from tests.cohan_fixtures import write_cohan
+
+
+def test_scaling_times_every_variant_and_setting(tmp_path):
+    out = tmp_path / "scaling.json"
+    argv = ["--presets", "tiny", "--blocks", "32:128:4:8:4", "--threads", "1"]
+    argv += ["--input-lens", "16", "24", "--repeats", "2", "--tokens", "4"]
+    assert scaling.main([*argv, "--json", str(out), "--report", str(tmp_path)]) == 0
+
+    rows = json.loads(out.read_text())["rows"]
+    assert {(r["kind"], r["variant"], r["input_len"]) for r in rows} == {
+        (kind, v, n)
+        for kind in ("model", "block")
+        for v in (scaling.DENSE, scaling.BOTH)
+        for n in (16, 24)
+    }
+    for row in rows:
+        assert len(row["all_ms"]) == 2 and row["ms_per_token"] > 0
+        dense = next(
+            r
+            for r in rows
+            if (r["kind"], r["input_len"], r["variant"]) == (row["kind"], row["input_len"], "dense")
+        )
+        assert row["speedup_vs_dense"] == dense["ms_per_token"] / row["ms_per_token"]
+        # parameter-matched within one d_ff step of the sparse model
+        assert abs(row["parameters"] / dense["parameters"] - 1) < 0.05
+    assert (tmp_path / "scaling.png").stat().st_size > 0
+
+
+def test_a_block_spec_must_name_a_paper_model_or_give_five_numbers():
+    assert scaling.parse_block("17B")[1] == scaling.BLOCK_SHAPES["17B"]
+    assert scaling.parse_block("64:256:4:8:4")[1].d_ff == 256
+    try:
+        scaling.parse_block("64:256")
+    except Exception as error:
+        assert "d_model:d_ff:heads:N:S" in str(error)
+    else:
+        raise AssertionError("a malformed block spec was accepted")
+
+
+def test_parity_trains_every_variant_on_the_same_papers_and_resumes(tmp_path):
+    train = write_cohan(tmp_path / "train.jsonl", 12, seed=1)
+    val = write_cohan(tmp_path / "val.jsonl", 4, seed=2)
+    out = tmp_path / "runs"
+    argv = ["--out", str(out), "--sizes", "16", "--steps", "2", "--eval-every", "1"]
+    argv += ["--batch-size", "2", "--val-docs", "2", "--input-tokens", "32"]
+    argv += ["--target-tokens", "8", "--threads", "1", "--train", str(train)]
+    argv += ["--validation", str(val), "--tokenizer", str(REPO_ROOT / "checkpoints" / "default")]
+    report = tmp_path / "parity.json"
+    assert parity.main([*argv, "--json", str(report), "--report", str(tmp_path)]) == 0
+
+    results = json.loads(report.read_text())["results"]
+    assert [r["variant"] for r in results] == list(VARIANT_NAMES)
+    dense = results[0]["parameters"]
+    for r in results:
+        assert [step for step, _ in r["curve"]] == [1, 2]
+        assert abs(r["parameters"] / dense - 1) < 0.05
+        assert r["perplexity"] > 1
+    # each run trained its own architecture, on the settings it recorded
+    runs = sorted(out.glob("d16/*/run.json"))
+    assert len(runs) == len(VARIANT_NAMES)
+    overrides = [json.loads(p.read_text())["model"]["overrides"] for p in runs]
+    assert len({json.dumps(o, sort_keys=True) for o in overrides}) == len(VARIANT_NAMES)
+    assert (tmp_path / "parity.png").stat().st_size > 0
+
+    # finished runs are read back, not trained again
+    before = {p: p.stat().st_mtime for p in out.glob("d16/*/metrics.jsonl")}
+    assert parity.main([*argv, "--json", str(report)]) == 0
+    assert {p: p.stat().st_mtime for p in out.glob("d16/*/metrics.jsonl")} == before
+    assert json.loads(report.read_text())["results"] == results
+
+
+def test_parity_variants_differ_only_in_what_they_name():
+    configs = paper_variants(parity.base_config(64, 1024))
+    dense, terraformer = configs["dense"], configs["terraformer"]
+    assert (dense.ff_sparsity, dense.qkv_sparsity, dense.loss_sparsity) == (0, 0, 0)
+    assert dense.encoder_attention == dense.decoder_attention == "full"
+    assert configs["+sparse FF"].ff_sparsity and not configs["+sparse FF"].qkv_sparsity
+    assert configs["+sparse QKV"].qkv_sparsity and not configs["+sparse QKV"].ff_sparsity
+    assert terraformer.decoder_attention == "lsh" and terraformer.loss_sparsity == 4
+    sizes = {count_parameters(c) for c in configs.values()}
+    assert max(sizes) / min(sizes) < 1.05
