@@ -53,6 +53,7 @@ from transformers.models.led.modeling_led import LEDEncoder
 
 from benchmarks.decode import build
 from benchmarks.memory import MiB, rss_now
+from benchmarks.results import write_section
 from summarizer import TerraformerConfig
 from summarizer.model.modeling import Residual
 from summarizer.seed import set_seed
@@ -636,11 +637,11 @@ def md_cell(rows: list[dict], system: str, length: int, key: str) -> str:
 
 
 def write_report(report: dict, out_dir: Path) -> None:
-    """RESULTS.md and the two plots in `out_dir`."""
+    """Its section of RESULTS.md and the two plots in `out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     plot(report, out_dir / "long_input_time.png", "seconds", "seconds")
     plot(report, out_dir / "long_input_memory.png", "peak_mib", "peak memory (MiB)")
-    (out_dir / "RESULTS.md").write_text(markdown(report))
+    write_section(out_dir, markdown(report))
 
 
 def markdown(report: dict) -> str:
@@ -885,7 +886,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="lengths 512 and 1024, one repeat")
     parser.add_argument("--json", help="also write the results here")
-    parser.add_argument("--report", help="write RESULTS.md and the plots into this folder")
+    parser.add_argument("--report", help="write its RESULTS.md section and plots into this folder")
     parser.add_argument("--from-json", help="no sweep: report the results in this file")
     parser.add_argument(
         "--end-to-end", metavar="MODEL_DIR", help="also time the Summarizer on a long document"

@@ -20,6 +20,7 @@ import math
 import sys
 from pathlib import Path
 
+from benchmarks.results import write_section
 from summarizer.model.configuration import TerraformerConfig
 from summarizer.model.sizing import VARIANT_NAMES, count_parameters, paper_variants
 from summarizer.model.tokenizer import load_tokenizer
@@ -140,6 +141,30 @@ def report(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def markdown(results: list[dict], args: argparse.Namespace) -> str:
+    """The RESULTS.md section: the command, the setup, the table and the figure."""
+    sizes = " ".join(str(size) for size in args.sizes)
+    lines = [
+        "# Perplexity parity",
+        "",
+        f"Written by `python -m benchmarks.parity --out RUNS --sizes {sizes} --steps "
+        f"{args.steps} --report benchmarks`. Each variant trains from the same initial seed on "
+        f"the same batches of arXiv + PubMed papers ({args.input_tokens} input and "
+        f"{args.target_tokens} target tokens, batch {args.batch_size}, AdamW at {args.lr:g} "
+        f"after {args.warmup} warm-up steps, no label smoothing, {args.threads} threads); "
+        f"validation every {args.eval_every} steps on the first {args.val_docs} papers of each "
+        "validation file. Log-perplexity is nats per target token. Variants (the paper's Table "
+        "1 set, parameter-matched by re-solving d_ff): dense; +Sparse FF; +Sparse QKV; +both "
+        "(full attention, dense output layer); the full Terraformer (both, LSH attention and "
+        "the sparse output layer). 2 + 2 layers, 4 heads, Sparse FF N = 32, S = 4.",
+        "",
+        report(results),
+        "",
+        "![validation log-perplexity against step](parity.png)",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def plot(results: list[dict], path: Path) -> None:
     """Validation log-perplexity against step, one panel per size."""
     import matplotlib
@@ -196,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokenizer", default=str(REPO_ROOT / "checkpoints" / "default"))
     parser.add_argument("--report-only", action="store_true", help="train nothing; report")
     parser.add_argument("--json", help="also write the curves here")
-    parser.add_argument("--report", help="write parity.png into this folder")
+    parser.add_argument("--report", help="write its RESULTS.md section and parity.png here")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.variants) - set(VARIANT_NAMES))
     if unknown:
@@ -233,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(json.dumps({"args": vars(args), "results": results}, indent=2))
     if args.report:
         plot(results, Path(args.report) / "parity.png")
+        write_section(Path(args.report), markdown(results, args))
     return 0
 
 
