@@ -84,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         start = rss_bytes()
         batch.summarize_item = measured
         try:
-            options = BatchOptions(out=root / "out", model=model, length=16, num_beams=1)
+            options = BatchOptions(
+                out=root / "out", model=model, length=16, decoding={"num_beams": 1}
+            )
             code = run_batch([str(root / "papers")], options).exit_code
         finally:
             batch.summarize_item = original

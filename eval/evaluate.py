@@ -32,7 +32,7 @@ from eval.rouge import ROUGE_TYPES, bootstrap_ci, rouge_per_document
 from summarizer.api import Summarizer
 from summarizer.extractive import BASELINES
 from summarizer.salience import SalienceModel, is_salience_dir
-from summarizer.settings import GenerationSettings, read_model_settings
+from summarizer.settings import DECODING, GenerationSettings, read_model_settings
 from summarizer.sources import find_sources, paper_passages
 
 log = logging.getLogger(__name__)
@@ -78,23 +78,19 @@ class EvalSettings:
     def extractive(self) -> bool:
         return self.mode == "extractive"
 
+    def generation(self, base: GenerationSettings) -> GenerationSettings:
+        """`base` (a model's defaults) with this run's mode and decoding where they are set."""
+        decoding = {name: getattr(self, name) for name in DECODING}
+        return base.with_overrides(mode=self.mode, length=self.max_new_tokens, **decoding)
+
 
 def with_model_defaults(settings: EvalSettings) -> EvalSettings:
     """A checkpoint run's unset (None) mode and decoding settings, taken from the checkpoint."""
     if not settings.checkpoint:
         return settings
-    model = read_model_settings(settings.checkpoint)
-    own = {
-        "mode": model.mode,
-        "max_new_tokens": model.max_new_tokens,
-        "min_new_tokens": model.min_new_tokens,
-        "num_beams": model.num_beams,
-        "no_repeat_ngram_size": model.no_repeat_ngram_size,
-        "length_penalty": model.length_penalty,
-        "repetition_penalty": model.repetition_penalty,
-        "paper_words": model.paper_words,
-    }
-    return replace(settings, **{k: v for k, v in own.items() if getattr(settings, k) is None})
+    merged = settings.generation(read_model_settings(settings.checkpoint))
+    own = {name: getattr(merged, name) for name in DECODING}
+    return replace(settings, mode=merged.mode, max_new_tokens=merged.max_new_tokens, **own)
 
 
 def evaluate(settings: EvalSettings) -> dict:
@@ -210,16 +206,7 @@ def make_system(settings: EvalSettings, budget: int):
     # The summary a user of the Summarizer gets: the same input selection, decoding, readable
     # text and spelling; only the settings come from this run.
     summarizer = Summarizer.from_pretrained(settings.checkpoint)
-    generation = GenerationSettings(
-        length=settings.max_new_tokens,
-        mode="abstractive",
-        num_beams=settings.num_beams,
-        no_repeat_ngram_size=settings.no_repeat_ngram_size,
-        length_penalty=settings.length_penalty,
-        repetition_penalty=settings.repetition_penalty,
-        min_new_tokens=settings.min_new_tokens,
-        paper_words=settings.paper_words,
-    )
+    generation = replace(settings.generation(GenerationSettings()), mode="abstractive")
     generation.validate()
 
     def write(article: str, reference: str) -> str:

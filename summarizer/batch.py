@@ -23,8 +23,9 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from tqdm import tqdm
@@ -33,7 +34,7 @@ from data.ingest import IngestError, read_documents
 from summarizer.api import Summarizer, find_model_dir
 from summarizer.paths import write_atomically
 from summarizer.salience import is_salience_dir
-from summarizer.settings import GenerationSettings
+from summarizer.settings import DECODING, GenerationSettings
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +56,9 @@ class BatchOptions:
     jobs: int = 1
     shard: tuple[int, int] = (0, 1)  # (index, count)
     length: str | int = "medium"
-    num_beams: int | None = None  # None: the model's default
     mode: str | None = None  # abstractive | extractive; None: the model's default
-    paper_words: bool | None = None  # see GenerationSettings; None: the model's default
+    # settings.DECODING settings to change (num_beams, ...); None or absent: the model's own
+    decoding: dict[str, Any] = field(default_factory=dict)
     per_section: bool = False
     max_input_tokens: int | None = None  # None: the model's trained input length
 
@@ -166,13 +167,9 @@ def summarize_item(item: Item, options: BatchOptions) -> list[dict]:
     failure becomes an error row: the batch goes on."""
     start = time.perf_counter()
     shown = str(item.rel)
-    settings = replace(_SUMMARIZER.defaults, length=options.length)  # the model's beams etc.
-    if options.num_beams is not None:
-        settings = replace(settings, num_beams=options.num_beams)
-    if options.mode is not None:
-        settings = replace(settings, mode=options.mode)
-    if options.paper_words is not None:
-        settings = replace(settings, paper_words=options.paper_words)
+    settings = _SUMMARIZER.defaults.with_overrides(  # the model's own where not given
+        length=options.length, mode=options.mode, **options.decoding
+    )
     rows = []
     try:
         documents = list(read_documents(item.path))
@@ -264,9 +261,12 @@ def run_batch(paths: list[str], options: BatchOptions) -> BatchReport:
     if options.max_input_tokens is not None and options.max_input_tokens < 16:
         raise UsageError("--max-input-tokens must be at least 16")
     try:
-        beams = 1 if options.num_beams is None else options.num_beams
-        mode = options.mode or "abstractive"
-        GenerationSettings(length=options.length, num_beams=beams, mode=mode).validate()
+        unknown = sorted(set(options.decoding) - set(DECODING))
+        if unknown:
+            raise ValueError(f"unknown decoding setting(s) {unknown}; known: {list(DECODING)}")
+        GenerationSettings().with_overrides(
+            length=options.length, mode=options.mode, **options.decoding
+        ).validate()
     except ValueError as error:
         raise UsageError(str(error)) from None
     items = find_inputs(paths, options.recursive, exclude=options.out)[index::count]

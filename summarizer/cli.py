@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from summarizer.settings import LENGTHS, MODES, GenerationSettings
+from summarizer.settings import DECODING, LENGTHS, MODES, GenerationSettings
 
 
 def from_args(cls, args: argparse.Namespace, **given):
@@ -20,6 +20,28 @@ def from_args(cls, args: argparse.Namespace, **given):
     names = {f.name for f in dataclasses.fields(cls)}
     values = {k: v for k, v in vars(args).items() if k in names}
     return cls(**{**values, **given})
+
+
+def add_decoding_arguments(
+    parser: argparse.ArgumentParser, defaults: GenerationSettings | None = None
+) -> None:
+    """One flag per decoding setting (--num-beams, ..., --paper-words/--no-paper-words).
+    Without `defaults` every flag defaults to None, "the model's own"."""
+    for name, (kind, meaning) in DECODING.items():
+        flag = "--" + name.replace("_", "-")
+        default = None if defaults is None else getattr(defaults, name)
+        text = meaning + (" [default: the model's]" if defaults is None else "")
+        if kind is bool:
+            parser.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=default, help=text
+            )
+        else:
+            parser.add_argument(flag, type=kind, default=default, help=text)
+
+
+def decoding_values(args: argparse.Namespace) -> dict:
+    """The decoding settings given on the command line (None where left to the model)."""
+    return {name: getattr(args, name) for name in DECODING}
 
 
 def presets_table() -> str:
@@ -95,21 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     evaluate_parser.add_argument(
         "--max-input-tokens", type=int, default=0, help="default: what the model was trained on"
     )
-    for flag, kind in (
-        ("--max-new-tokens", int),
-        ("--min-new-tokens", int),
-        ("--num-beams", int),
-        ("--no-repeat-ngram-size", int),
-        ("--length-penalty", float),
-        ("--repetition-penalty", float),
-    ):
-        evaluate_parser.add_argument(flag, type=kind, default=None, help="default: the model's")
     evaluate_parser.add_argument(
-        "--paper-words",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="written summaries use only the paper's words and common ones (default: the model's)",
+        "--max-new-tokens", type=int, default=None, help="default: the model's"
     )
+    add_decoding_arguments(evaluate_parser)
     add_summarize_parser(commands)
     add_export_parser(commands)
     add_salience_parser(commands)
@@ -151,20 +162,13 @@ def add_summarize_parser(commands) -> None:
         help="short | medium | long, or N: the most tokens a written summary may have; key "
         "sentences get about 0.75 words per token (short / medium / long = 72 / 120 / 192 words)",
     )
-    p.add_argument("--num-beams", type=int, default=None, help="default: the model's")
     p.add_argument(
         "--mode",
         choices=MODES,
         default=None,
         help="write new text, or pick the paper's most salient sentences (default: the model's)",
     )
-    p.add_argument(
-        "--paper-words",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="written summaries use only words that the paper holds or that abstracts commonly "
-        "use: no invented or broken words (default: the model's)",
-    )
+    add_decoding_arguments(p)
     p.add_argument("--per-section", action="store_true", help="also summarize each section")
     p.add_argument(
         "--max-input-tokens",
@@ -197,37 +201,11 @@ def add_export_parser(commands) -> None:
         choices=["float32", "bfloat16", "float16"],
         help="weights as stored (the Summarizer computes in float32)",
     )
-    default = GenerationSettings()
-    p.add_argument("--num-beams", type=int, default=default.num_beams, help="1 = greedy")
-    p.add_argument(
-        "--no-repeat-ngram-size",
-        type=int,
-        default=default.no_repeat_ngram_size,
-        help="never repeat an n-gram of this size (0 = allow repeats)",
-    )
-    p.add_argument(
-        "--length-penalty",
-        type=float,
-        default=default.length_penalty,
-        help="beam search: > 1 favours longer summaries",
-    )
     p.add_argument(
         "--max-new-tokens",
         type=int,
-        default=default.max_new_tokens,
+        default=GenerationSettings().max_new_tokens,
         help="the default summary length, in tokens",
-    )
-    p.add_argument(
-        "--min-new-tokens",
-        type=int,
-        default=default.min_new_tokens,
-        help="write at least this many tokens",
-    )
-    p.add_argument(
-        "--repetition-penalty",
-        type=float,
-        default=default.repetition_penalty,
-        help="> 1 makes tokens already written less likely (1 = none)",
     )
     p.add_argument(
         "--mode",
@@ -235,12 +213,7 @@ def add_export_parser(commands) -> None:
         default="abstractive",
         help="the default summary mode (extractive: --out must hold a salience model)",
     )
-    p.add_argument(
-        "--paper-words",
-        action=argparse.BooleanOptionalAction,
-        default=default.paper_words,
-        help="written summaries use only words that the paper holds or that abstracts commonly use",
-    )
+    add_decoding_arguments(p, defaults=GenerationSettings())
 
 
 def add_salience_parser(commands) -> None:
@@ -284,14 +257,7 @@ def run_export(args: argparse.Namespace) -> int:
     from summarizer.training.export import ExportSettings, export
 
     generation = GenerationSettings(
-        length=args.max_new_tokens,
-        mode=args.mode,
-        num_beams=args.num_beams,
-        no_repeat_ngram_size=args.no_repeat_ngram_size,
-        length_penalty=args.length_penalty,
-        min_new_tokens=args.min_new_tokens,
-        repetition_penalty=args.repetition_penalty,
-        paper_words=args.paper_words,
+        length=args.max_new_tokens, mode=args.mode, **decoding_values(args)
     )
     settings = ExportSettings(
         run=Path(args.run),
@@ -329,7 +295,9 @@ def run_summarize(args: argparse.Namespace) -> int:
     except ValueError:
         print(f"error: --shard must look like 0/4, got {args.shard!r}", file=sys.stderr)
         return 2
-    options = from_args(BatchOptions, args, out=Path(args.out), shard=shard)
+    options = from_args(
+        BatchOptions, args, out=Path(args.out), shard=shard, decoding=decoding_values(args)
+    )
     try:
         report = run_batch(args.paths, options)
     except (UsageError, ModelNotFoundError, ValueError) as error:  # ValueError: a bad model

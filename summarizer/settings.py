@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,21 @@ MODES = ("abstractive", "extractive")
 # writes in LENGTHS tokens (Cohan-style text runs at ~0.75 words per token).
 WORDS_PER_TOKEN = 0.75
 
+
+# The decoder's search settings (the fields of GenerationSettings besides mode and length) with
+# the type and meaning of each: the one list every command's flags are made from.
+DECODING: dict[str, tuple[type, str]] = {
+    "num_beams": (int, "beams of the search (1 = greedy)"),
+    "no_repeat_ngram_size": (int, "never repeat an n-gram of this size (0 = allow repeats)"),
+    "length_penalty": (float, "beam search: > 1 favours longer summaries"),
+    "repetition_penalty": (float, "> 1 makes tokens already written less likely (1 = none)"),
+    "min_new_tokens": (int, "write at least this many tokens (at most the length)"),
+    "paper_words": (
+        bool,
+        "written summaries use only words that the paper holds or that abstracts commonly "
+        "use: no invented or broken words",
+    ),
+}
 
 # The keys of generation_config.json that hold the default mode and word constraint (ours, not
 # Hugging Face's).
@@ -52,6 +67,11 @@ class GenerationSettings:
     # Write only words that the paper holds or that abstracts commonly use
     # (summarizer.vocabulary): no invented or broken words.
     paper_words: bool = True
+
+    def with_overrides(self, **changes: Any) -> GenerationSettings:
+        """These settings with every change that is not None (None keeps this value: "the
+        model's own" when these are a model's defaults)."""
+        return replace(self, **{key: value for key, value in changes.items() if value is not None})
 
     @property
     def max_new_tokens(self) -> int:

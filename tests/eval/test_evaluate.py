@@ -244,3 +244,12 @@ def test_rouge_against_another_papers_abstract_tells_reading_from_guessing(data,
             }
         }
     assert abs(rouge1_against_others(same)["gap"]) < 1e-9
+
+
+def test_evaluate_records_every_decoding_setting_the_summarizer_has():
+    # the resume check compares them, and the CLI makes a flag for each
+    from dataclasses import fields
+
+    from summarizer.settings import DECODING
+
+    assert set(DECODING) <= {f.name for f in fields(EvalSettings)}

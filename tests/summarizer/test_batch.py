@@ -254,3 +254,27 @@ def alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return "State:\tZ" not in status
+
+
+def test_every_decoding_flag_reaches_the_summarizer(model_dir, papers, tmp_path, monkeypatch):
+    from summarizer.api import Summarizer
+
+    seen = []
+    real = Summarizer.summarize
+
+    def spy(self, document, settings=None, **kwargs):
+        seen.append(settings)
+        return real(self, document, settings, **kwargs)
+
+    monkeypatch.setattr(Summarizer, "summarize", spy)
+    flags = ["--num-beams", "2", "--no-repeat-ngram-size", "0", "--length-penalty", "1.5"]
+    flags += ["--repetition-penalty", "1.3", "--min-new-tokens", "4", "--no-paper-words"]
+    assert run(model_dir, papers / "a.txt", "--out", tmp_path / "out", *flags) == 0
+    [settings] = seen
+    assert (settings.num_beams, settings.no_repeat_ngram_size, settings.length_penalty) == (
+        2,
+        0,
+        1.5,
+    )
+    assert (settings.repetition_penalty, settings.min_new_tokens) == (1.3, 4)
+    assert settings.paper_words is False and settings.max_new_tokens == 8
