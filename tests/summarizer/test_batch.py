@@ -233,6 +233,51 @@ def test_a_worker_ends_when_the_batch_command_is_killed(tmp_path):
     assert not alive(worker)
 
 
+def test_killing_a_batch_with_two_workers_ends_them_and_their_writing(model_dir, tmp_path):
+    """The whole command, `--jobs 2`, SIGKILLed mid-run: both workers end, and no summary
+    file appears after the kill (an orphan's files would be listed in no index)."""
+    papers = tmp_path / "many"
+    papers.mkdir()
+    for i in range(60):
+        (papers / f"p{i:02d}.txt").write_text(f"{OPENINGS[i % 3]} {TEXT} " * 30)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "summarizer", "summarize", *ARGS, "--model", str(model_dir)]
+    command += [str(papers), "--out", str(out), "--jobs", "2"]
+    parent = subprocess.Popen(
+        command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and not (
+        len(children(parent.pid)) >= 2 and list(out.glob("*.summary.md"))
+    ):
+        time.sleep(0.05)
+    workers = children(parent.pid)
+    assert len(workers) >= 2, "the workers never started"
+    parent.kill()
+    parent.wait()
+    deadline = time.time() + 10
+    while any(map(alive, workers)) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not any(map(alive, workers))
+    written = set(out.glob("*.summary.md"))
+    assert 0 < len(written) < 60  # killed mid-run
+    time.sleep(1.0)
+    assert set(out.glob("*.summary.md")) == written
+
+
+def children(pid: int) -> list[int]:
+    """The running processes whose parent is `pid` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if int(fields[1]) == pid and alive(int(stat.parent.name)):
+            found.append(int(stat.parent.name))
+    return found
+
+
 PARENT_THAT_STARTS_A_WORKER = """
 import subprocess, sys, time
 worker = subprocess.Popen([sys.executable, "-c", '''
