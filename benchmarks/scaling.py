@@ -159,15 +159,16 @@ def measure(
             model = build(config)
             for n_threads, input_len in settings:
                 torch.set_num_threads(n_threads)
-                ids = torch.randint(3, vocab, (1, input_len), generator=torch.Generator())
+                same_ids = torch.Generator().manual_seed(input_len)  # for every variant
+                ids = torch.randint(3, vocab, (1, input_len), generator=same_ids)
                 times.setdefault((label, n_threads, input_len), []).append(
                     ms_per_token(model, ids, n_tokens)
                 )
             del model
             gc.collect()
     rows = []
-    for (label, threads, input_len), all_ms in times.items():
-        dense = statistics.median(times[(DENSE, threads, input_len)])
+    for (label, n_threads, input_len), all_ms in times.items():
+        dense = statistics.median(times[(DENSE, n_threads, input_len)])
         ms = statistics.median(all_ms)
         rows.append(
             {
@@ -175,7 +176,7 @@ def measure(
                 "name": name,
                 "variant": label,
                 "parameters": parameters(kind, configs[label]),
-                "threads": threads,
+                "threads": n_threads,
                 "input_len": input_len,
                 "ms_per_token": ms,
                 "speedup_vs_dense": dense / ms,

@@ -57,3 +57,13 @@ def load_tokenizer(path: str | Path) -> PreTrainedTokenizerFast:
     if not (path / "tokenizer.json").is_file():
         raise FileNotFoundError(f"No tokenizer.json in {path}")
     return PreTrainedTokenizerFast.from_pretrained(str(path))
+
+
+def save_tokenizer(tokenizer: PreTrainedTokenizerFast, path: str | Path) -> None:
+    """`save_pretrained`, without the truncation or padding of the last call: a call with
+    `truncation=True, max_length=N` sets them on the underlying tokenizer, which would save
+    them into tokenizer.json and make every later user truncate at N."""
+    backend = tokenizer.backend_tokenizer
+    backend.no_truncation()
+    backend.no_padding()
+    tokenizer.save_pretrained(str(path))

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from summarizer.model.modeling import TerraformerForConditionalGeneration
-from summarizer.model.tokenizer import load_tokenizer
+from summarizer.model.tokenizer import load_tokenizer, save_tokenizer
 from summarizer.salience import SalienceModel, is_salience_dir
 from summarizer.settings import GenerationSettings
 
@@ -70,7 +70,7 @@ def export(settings: ExportSettings) -> Path:
     tmp = settings.out.with_name(f".{settings.out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)
-    load_tokenizer(chosen[-1]).save_pretrained(tmp)
+    save_tokenizer(load_tokenizer(chosen[-1]), tmp)
     if salience is not None:
         SalienceModel.load(salience).save(tmp)
     # Keep files that are not the model's, e.g. MODEL_CARD.md and a salience model.

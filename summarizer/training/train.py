@@ -35,7 +35,7 @@ from tqdm import tqdm
 from data.dataset import load_documents, tokenize_documents
 from eval.rouge import rouge_f1
 from summarizer.model.modeling import IGNORE_INDEX, TerraformerForConditionalGeneration
-from summarizer.model.tokenizer import load_tokenizer, train_tokenizer
+from summarizer.model.tokenizer import load_tokenizer, save_tokenizer, train_tokenizer
 from summarizer.paths import write_atomically
 from summarizer.salience import SalienceModel
 from summarizer.seed import set_seed
@@ -194,7 +194,7 @@ class Trainer:
             subset = train_docs.select(spread(len(train_docs), n))  # from every source
             texts = (text for doc in subset for text in (doc["article"], doc["abstract"]))
             log.info("training a %d-token tokenizer on %d documents", d.vocab_size, n)
-            train_tokenizer(texts, d.vocab_size).save_pretrained(path)
+            save_tokenizer(train_tokenizer(texts, d.vocab_size), path)
         self.dist.barrier()
         return load_tokenizer(path)
 
@@ -379,7 +379,7 @@ class Trainer:
         torch.save(rng_state(), tmp / f"rng-rank{self.dist.rank}.pt")
         if self.dist.is_main:
             self.model.save_pretrained(tmp)
-            self.tokenizer.save_pretrained(tmp)
+            save_tokenizer(self.tokenizer, tmp)
             if self.salience is not None:  # the model reads its picks: keep them together
                 self.salience.save(tmp)
             torch.save(

@@ -3,7 +3,7 @@
 import pytest
 
 from data.normalize import join_summary, normalize_text
-from summarizer.model.tokenizer import load_tokenizer, train_tokenizer
+from summarizer.model.tokenizer import load_tokenizer, save_tokenizer, train_tokenizer
 
 CORPUS = [
     "the cluster operator @xmath6 involves amplitudes @xmath7 of @xmath8-fold excitations @xcite .",
@@ -51,6 +51,19 @@ def test_save_and_load(tokenizer, tmp_path):
     assert loaded(text)["input_ids"] == tokenizer(text)["input_ids"]
     with pytest.raises(FileNotFoundError, match=r"No tokenizer\.json"):
         load_tokenizer(tmp_path / "missing")
+
+
+def test_a_saved_tokenizer_does_not_keep_the_last_calls_truncation(tokenizer, tmp_path):
+    # Training tokenizes with truncation=True, max_length=N just before saving a checkpoint.
+    # transformers turns truncation off again on its next call without it, but tokenizer.json
+    # is also read directly (tokenizers.Tokenizer.from_file), which would truncate at N.
+    from tokenizers import Tokenizer
+
+    text = " ".join(["the cluster operator @xmath6 ."] * 40)
+    assert len(tokenizer(text, truncation=True, max_length=8)["input_ids"]) == 8
+    save_tokenizer(tokenizer, tmp_path)
+    assert len(Tokenizer.from_file(str(tmp_path / "tokenizer.json")).encode(text).ids) > 8
+    assert len(load_tokenizer(tmp_path)(text)["input_ids"]) > 8
 
 
 def test_tiny_vocabulary_is_refused():
