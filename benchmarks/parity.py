@@ -121,19 +121,20 @@ def finished(run_dir: Path, steps: int) -> bool:
 
 
 def report(results: list[dict]) -> str:
-    """A Markdown table of each run's final validation log-perplexity against dense."""
+    """A Markdown table of each run's last validation log-perplexity, against the dense run's
+    at the same step."""
     lines = [
         "| d_model | variant | parameters | steps | val log-perplexity | vs dense |",
         "|---|---|---|---|---|---|",
     ]
     for size in sorted({r["d_model"] for r in results}):
         rows = [r for r in results if r["d_model"] == size and r["curve"]]
-        dense = next((r for r in rows if r["variant"] == "dense"), None)
+        dense = next((dict(r["curve"]) for r in rows if r["variant"] == "dense"), {})
         for r in rows:
-            step, loss = r["curve"][-1]
+            step, loss = r["curve"][-1]  # an unfinished run is compared where it stands
             versus = "–"
-            if dense is not None and dense["curve"][-1][0] == step and r is not dense:
-                versus = f"{100 * (loss / dense['curve'][-1][1] - 1):+.2f}%"
+            if step in dense and r["variant"] != "dense":
+                versus = f"{100 * (loss / dense[step] - 1):+.2f}%"
             lines.append(
                 f"| {size} | {r['variant']} | {r['parameters']:,} | {step:,} | {loss:.4f} | "
                 f"{versus} |"

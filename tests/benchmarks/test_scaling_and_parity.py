@@ -91,3 +91,13 @@ def test_parity_variants_differ_only_in_what_they_name():
     assert terraformer.decoder_attention == "lsh" and terraformer.loss_sparsity == 4
     sizes = {count_parameters(c) for c in configs.values()}
     assert max(sizes) / min(sizes) < 1.05
+
+
+def test_an_unfinished_parity_run_is_compared_with_dense_at_its_own_step():
+    results = [
+        {"d_model": 8, "variant": "dense", "parameters": 10, "curve": [(1, 2.0), (2, 1.0)]},
+        {"d_model": 8, "variant": "+both", "parameters": 10, "curve": [(1, 2.2)]},
+    ]
+    [dense_row, both_row] = parity.report(results).splitlines()[2:]
+    assert dense_row.endswith("| 1.0000 | – |")
+    assert both_row.endswith("| 2.2000 | +10.00% |")
