@@ -163,6 +163,14 @@ def markdown(results: list[dict], args: argparse.Namespace) -> str:
         "",
         "![validation log-perplexity against step](parity.png)",
     ]
+    unfinished = [r for r in results if not r["curve"] or r["curve"][-1][0] < args.steps]
+    if unfinished:
+        names = ", ".join(f"d_model {r['d_model']} {r['variant']}" for r in unfinished)
+        lines += [
+            "",
+            f"Not finished yet: {names} (compared with dense at their own last step; the same "
+            "command continues them).",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -173,7 +181,7 @@ def plot(results: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    sizes = sorted({r["d_model"] for r in results})
+    sizes = sorted({r["d_model"] for r in results if r["curve"]}) or [0]
     fig, axes = plt.subplots(1, len(sizes), figsize=(6 * len(sizes), 4.2), squeeze=False)
     for ax, size in zip(axes[0], sizes, strict=True):
         for r in results:
