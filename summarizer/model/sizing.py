@@ -52,15 +52,7 @@ def preset(name: str, dense: bool = False, **overrides: Any) -> TerraformerConfi
 def dense_twin(config: TerraformerConfig) -> TerraformerConfig:
     """Same model with dense FF, dense QKV, full attention and a dense output layer, with d_ff
     chosen so that the parameter count matches `config`."""
-    return variant(
-        config,
-        ff_sparsity=0,
-        ff_lowrank=None,
-        qkv_sparsity=0,
-        loss_sparsity=0,
-        encoder_attention="full",
-        decoder_attention="full",
-    )
+    return variant(config, qkv_sparsity=0, loss_sparsity=0, **DENSE_FF, **FULL_ATTENTION)
 
 
 def variant(config: TerraformerConfig, **changes: Any) -> TerraformerConfig:
