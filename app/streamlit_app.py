@@ -202,8 +202,8 @@ def settings_controls(
                 "Only the paper's words",
                 value=defaults.paper_words,
                 key="paper_words",
-                help="Write only words that the paper holds or that abstracts commonly use: no "
-                "invented or broken words.",
+                help="Write only words that the paper holds or that abstracts commonly use, "
+                "and only the paper's numbers: no invented or broken words or numbers.",
             )
             max_tokens = st.number_input(
                 "Max new tokens",

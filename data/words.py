@@ -2,7 +2,9 @@
 count them, and the words common in scientific abstracts.
 
 A word is a run of lower-case letters and inner hyphens of two letters or more ("x-ray",
-"nematic"); a number a free-standing run of digits with inner "." or ",". The common words are
+"nematic"); Cohan's spaced hyphen ("x - ray") joins a word as the readable text joins it, so a
+summary shown as "x-ray" is found in a paper that spells it "x - ray". A number is a
+free-standing run of digits with inner "." or ",". The common words are
 the COMMON_WORDS most frequent words of the training abstracts (`data/common_words.txt`,
 written by `python -m eval.faithfulness --data TRAIN FILES`).
 """
@@ -20,6 +22,7 @@ WORD_LIST = Path(__file__).with_name("common_words.txt")
 
 NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])")
 WORD = re.compile(r"[a-z][a-z-]*[a-z]")
+SPACED_HYPHEN = re.compile(r"(?<=[a-z]) - (?=[a-z])")
 
 
 def numbers(text: str) -> list[str]:
@@ -27,7 +30,7 @@ def numbers(text: str) -> list[str]:
 
 
 def words(text: str) -> list[str]:
-    return WORD.findall(text.lower())
+    return WORD.findall(SPACED_HYPHEN.sub("-", text.lower()))
 
 
 @functools.cache

@@ -365,7 +365,9 @@ class Summarizer:
         if settings.paper_words:
             if self._pieces is None:
                 self._pieces = token_pieces(self.tokenizer)
-            processors.append(PaperWords.for_paper(self._pieces, paper or text))
+            # The decoder's sequences start with one token, so they stop at 1 + max_new.
+            constraint = PaperWords.for_paper(self._pieces, paper or text, 1 + max_new)
+            processors.append(constraint)
         waited = time.perf_counter()
         if not self._lock.acquire(blocking=False):  # generation is one caller at a time
             report("wait", 0, 1)
@@ -392,6 +394,8 @@ class Summarizer:
         written = out.shape[1] - 1  # minus the decoder start token
         report("generate", max_new, max_new)
         text = self.tokenizer.decode(out[0], skip_special_tokens=True)
+        if settings.paper_words:
+            text = constraint.trim(text)
         log.debug("%d input tokens, %d written", ids.shape[1], written)
         timing = {"encode": t1 - t0, "generate": t2 - t1}
         if waited >= 0.05:

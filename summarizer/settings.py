@@ -42,7 +42,7 @@ DECODING: dict[str, tuple[type, str]] = {
     "paper_words": (
         bool,
         "written summaries use only words that the paper holds or that abstracts commonly "
-        "use: no invented or broken words",
+        "use, and only the paper's numbers: no invented or broken words or numbers",
     ),
 }
 
@@ -64,8 +64,8 @@ class GenerationSettings:
     length_penalty: float = 1.0  # > 1 favours longer beams
     repetition_penalty: float = 1.0  # > 1 makes tokens already written less likely
     min_new_tokens: int = 0  # write at least this many tokens, or the whole length if shorter
-    # Write only words that the paper holds or that abstracts commonly use
-    # (summarizer.vocabulary): no invented or broken words.
+    # Write only words that the paper holds or that abstracts commonly use, and only the
+    # paper's numbers (summarizer.vocabulary): no invented or broken words or numbers.
     paper_words: bool = True
 
     def with_overrides(self, **changes: Any) -> GenerationSettings:

@@ -1,12 +1,19 @@
-"""Decoding that writes only words the paper holds or that abstracts commonly use.
+"""Decoding that writes only words the paper holds or that abstracts commonly use, and only
+numbers the paper holds.
 
 The copy head lets the decoder start a rare word of the paper with its first BPE piece; the
 decoder does not always finish it as the paper does, and writes non-words ("nemematic",
-"luminies") or joins two words into one. `PaperWords` is a logits processor that removes, from
-the candidates of each step, the tokens that would complete a word outside the allowed set or
-begin one that no allowed word begins with. The allowed set is the paper's words and the
-common words of abstracts (`data.words`), counted as the faithfulness measures count them, so
-a summary's rare words are the paper's.
+"luminies"), joins two words with a hyphen into one the paper never uses ("patient-up"), or
+runs digits together into numbers the paper does not hold ("3.54.5"). `PaperWords` is a logits
+processor that removes, from the candidates of each step, the tokens that would complete a word
+or number outside the allowed sets, or begin one that no allowed word or number begins with.
+The allowed words are the paper's and the common words of abstracts, the allowed numbers the
+paper's, both counted as the faithfulness measures count them (`data.words`), so that a
+summary's rare words and numbers are the paper's.
+
+The token chosen at the last step the length allows (`max_length`) ends the text, so it must
+finish its word and number; where no candidate can, the text ends there and `trim` cuts the
+unfinished word off, so a summary cut by its length does not end on half a word.
 
 Only each row's best `top_k` candidates are checked (the rest are too unlikely to be chosen);
 when none of them fits, up to `wide_k` are checked, and when none of those fits either the row
@@ -21,10 +28,16 @@ from collections.abc import Iterable
 import torch
 from transformers import LogitsProcessor
 
-from data.words import common_words, words
+from data.words import common_words, numbers, words
 
 _RUN = re.compile(r"[a-z-]+")  # a word in the making: letters and hyphens
-_TAIL = re.compile(r"[a-z-]*$")
+# A number in the making: digits, "." and ","; one that follows a letter is part of a name
+# ("h3africa"), which the measures do not count as a number.
+_NUMBER_RUN = re.compile(r"(?<![a-z0-9.,])[0-9][0-9.,]*")
+# Cohan's spaced hyphen, also while it is being written ("x -", "x - "), joins its words.
+_HYPHEN = re.compile(r"(?<=[a-z]) ?- ?(?=[a-z]|$)")
+_TAIL = re.compile(r"[a-z0-9.,-]*$")
+_LAST_WORD = re.compile(r"\s*\S+$")
 TAIL_TOKENS = 16  # how far back an unfinished word is looked for
 
 
@@ -37,40 +50,90 @@ def token_pieces(tokenizer) -> tuple[str, ...]:
 
 
 class PaperWords(LogitsProcessor):
-    """See the module docstring. `allowed`: the words that may be written."""
+    """See the module docstring. `allowed`: the words that may be written; `allowed_numbers`:
+    the numbers (None: numbers are not checked); `max_length`: the length of the generated
+    sequences (with their start token) at which generation stops (None: not known)."""
 
     def __init__(
-        self, pieces: tuple[str, ...], allowed: Iterable[str], top_k: int = 64, wide_k: int = 1024
+        self,
+        pieces: tuple[str, ...],
+        allowed: Iterable[str],
+        allowed_numbers: Iterable[str] | None = None,
+        max_length: int | None = None,
+        top_k: int = 64,
+        wide_k: int = 1024,
     ):
         self.pieces = pieces
         self.allowed = frozenset(allowed)
-        self.prefixes = frozenset(w[:i] for w in self.allowed for i in range(1, len(w) + 1))
+        self.prefixes = prefixes(self.allowed)
+        self.numbers = None if allowed_numbers is None else frozenset(allowed_numbers)
+        self.number_prefixes = prefixes(self.numbers or ())
+        self.max_length = max_length
+        self.text_ids = torch.tensor([i for i, piece in enumerate(pieces) if piece])
         self.top_k, self.wide_k = top_k, wide_k
 
     @classmethod
-    def for_paper(cls, pieces: tuple[str, ...], paper: str) -> PaperWords:
-        """The paper's words and the common words of abstracts; `pieces`: `token_pieces`."""
-        return cls(pieces, common_words() | set(words(paper)))
+    def for_paper(
+        cls, pieces: tuple[str, ...], paper: str, max_length: int | None = None
+    ) -> PaperWords:
+        """The paper's words and numbers and the common words of abstracts; `pieces`:
+        `token_pieces`."""
+        return cls(pieces, common_words() | set(words(paper)), numbers(paper), max_length)
 
-    def fits(self, tail: str, piece: str) -> bool:
-        """Whether `piece` may follow a text ending in the unfinished word `tail`."""
-        text = tail + piece
+    def fits(self, tail: str, piece: str, last: bool = False) -> bool:
+        """Whether `piece` may follow a text ending in `tail`, the unfinished word or number
+        (`_TAIL` of the text written so far, its hyphens joined); `last`: `piece` ends the
+        text."""
+        text = _HYPHEN.sub("-", tail + piece)
+        ended = last or not piece  # the end of text finishes every word and number
         for run in _RUN.finditer(text):
-            word = run.group().strip("-")
-            if run.end() < len(text) or not piece:  # finished by what follows, or the end
+            if run.end() < len(text) or ended:  # finished by what follows, or the end
+                word = run.group().strip("-")
                 if len(word) >= 2 and word not in self.allowed:
                     return False
-            elif word and word not in self.prefixes:
+            else:
+                word = run.group().lstrip("-")
+                if word and word not in self.prefixes:
+                    return False
+        if self.numbers is None:
+            return True
+        for run in _NUMBER_RUN.finditer(text):
+            number = run.group().rstrip(".,")  # "in 2010." and "2, 3" end their numbers
+            if run.end() < len(text) or ended:
+                if text[run.end() : run.end() + 1].isalpha():
+                    continue  # "3d": a name, not a number
+                if number not in self.numbers:
+                    return False
+            elif number not in self.numbers and run.group() not in self.number_prefixes:
                 return False
         return True
 
+    def trim(self, text: str) -> str:
+        """`text` without the words at its end that are not allowed (one the length cut)."""
+        for _ in range(TAIL_TOKENS):
+            tail = _TAIL.search(_HYPHEN.sub("-", text.lower())).group()
+            if not text or self.fits(tail, ""):
+                break
+            text = _LAST_WORD.sub("", text)
+        return text.rstrip(" -")
+
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        last = self.max_length is not None and input_ids.shape[-1] + 1 >= self.max_length
         for row, ids in enumerate(input_ids[:, -TAIL_TOKENS:].tolist()):
-            tail = _TAIL.search("".join(self.pieces[i] for i in ids)).group()
+            written = _HYPHEN.sub("-", "".join(self.pieces[i] for i in ids))
+            tail = _TAIL.search(written).group()
             for k in (self.top_k, self.wide_k):
                 candidates = scores[row].topk(min(k, scores.shape[-1])).indices.tolist()
-                banned = [t for t in candidates if not self.fits(tail, self.pieces[t])]
+                banned = [t for t in candidates if not self.fits(tail, self.pieces[t], last)]
                 if len(banned) < len(candidates):
                     scores[row, banned] = float("-inf")
                     break
+            else:
+                if last:  # nothing finishes the word: end the text, and `trim` cuts the word
+                    scores[row, self.text_ids] = float("-inf")
         return scores
+
+
+def prefixes(strings: Iterable[str]) -> frozenset[str]:
+    """Every non-empty prefix of every string."""
+    return frozenset(s[:i] for s in strings for i in range(1, len(s) + 1))

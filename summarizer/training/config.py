@@ -61,6 +61,9 @@ class OptimSection:
     beta2: float = 0.98
     clip_norm: float = 1.0  # gradient clipping by global norm (0 = off)
     label_smoothing: float = 0.0
+    # Cool-down: over the last N of train.steps the rate falls linearly to zero (0 = none). A
+    # run that has reached a plateau can be resumed with a cool-down to finish it.
+    cooldown_steps: int = 0
 
 
 @dataclass
@@ -224,6 +227,10 @@ def validate(config: RunConfig) -> None:
         raise ConfigError(f"optim.lr must be positive, got {o.lr}")
     if not 0 <= o.label_smoothing < 1:
         raise ConfigError("optim.label_smoothing must be in [0, 1)")
+    if not 0 <= o.cooldown_steps <= t.steps:
+        raise ConfigError(
+            f"optim.cooldown_steps must be 0-{t.steps} (train.steps), got {o.cooldown_steps}"
+        )
     for key in ("steps", "batch_size", "grad_accum", "log_every"):
         if getattr(t, key) < 1:
             raise ConfigError(f"train.{key} must be at least 1")

@@ -15,6 +15,7 @@ gradient is the same whatever K and A are: runs differ only by float summation o
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -39,7 +40,7 @@ from summarizer.model.tokenizer import load_tokenizer, save_tokenizer, train_tok
 from summarizer.paths import write_atomically
 from summarizer.salience import SalienceModel
 from summarizer.seed import set_seed
-from summarizer.training.config import ConfigError, RunConfig
+from summarizer.training.config import ConfigError, OptimSection, RunConfig
 from summarizer.training.inputs import salient_articles
 
 log = logging.getLogger(__name__)
@@ -155,9 +156,8 @@ class Trainer:
         model_config = self.config.model_config(len(self.tokenizer))
         self.model = TerraformerForConditionalGeneration(model_config).to(self.device)
         self.optimizer = build_optimizer(self.model, self.config.optim)
-        warmup = max(1, self.config.optim.warmup_steps)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda step: min((step + 1) / warmup, math.sqrt(warmup / (step + 1)))
+            self.optimizer, functools.partial(lr_factor, self.config.optim, settings.steps)
         )
         self.step = 0
         # Dropout and noise streams differ between processes; a resumed run restores them.
@@ -427,6 +427,16 @@ class Trainer:
         self.step = state["step"]
         if self.dist.is_main:
             log.info("resumed from %s (step %d)", path, self.step)
+
+
+def lr_factor(optim: OptimSection, steps: int, step: int) -> float:
+    """The learning rate at `step` as a share of optim.lr: linear warm-up, reciprocal-square-root
+    decay, and over the last optim.cooldown_steps of `steps` a linear fall to zero."""
+    warmup = max(1, optim.warmup_steps)
+    factor = min((step + 1) / warmup, math.sqrt(warmup / (step + 1)))
+    if optim.cooldown_steps:
+        factor *= min(1.0, max(0.0, (steps - step) / optim.cooldown_steps))
+    return factor
 
 
 def epoch_batches(lengths: np.ndarray, batch_size: int, seed: int, epoch: int) -> list[np.ndarray]:

@@ -1,12 +1,12 @@
 """The decoder's word constraint (summarizer/vocabulary.py): a summary's words are the paper's
-or common ones, and the rest of decoding is left alone."""
+or common ones, its numbers the paper's, and the rest of decoding is left alone."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from data.words import words
+from data.words import numbers, words
 from summarizer import vocabulary
 from summarizer.api import Summarizer
 from summarizer.settings import GenerationSettings
@@ -33,6 +33,57 @@ def test_a_word_may_only_grow_into_an_allowed_word_and_end_as_one(constraint):
     assert constraint.fits("x", "-ray") and constraint.fits("", " x")  # single letters pass
 
 
+def test_the_last_token_the_length_allows_must_finish_its_word():
+    generated = torch.tensor([[0, 9]])  # "<s> the"
+    scores = torch.tensor([[0.0, 5.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0, 0.0, 0.0]])  # " nem", " cell"
+    free = PaperWords(PIECES, ALLOWED, top_k=3, wide_k=len(PIECES), max_length=4)
+    assert free(generated, scores.clone())[0].argmax().item() == 1  # " nem" can still finish
+    last = PaperWords(PIECES, ALLOWED, top_k=3, wide_k=len(PIECES), max_length=3)
+    assert last(generated, scores.clone())[0].argmax().item() == 4  # " cell" ends the text
+    assert last.fits("nem", "atic", last=True) and not last.fits("", " nem", last=True)
+    # Where no candidate can finish it, the text ends (token 0), and the word is cut off.
+    generated = torch.tensor([[0, 1]])  # "<s> nem"
+    scores = torch.tensor([[0.0, 0.0, 0.0, 5.0, 3.0, 0.0, 0.0, 0.0, 4.0, 0.0]])  # none finish it
+    for max_length, best in ((None, 3), (3, 0)):  # left alone, or the end of text (token 0)
+        constraint = PaperWords(PIECES, ALLOWED, max_length=max_length, top_k=3, wide_k=3)
+        assert constraint(generated, scores.clone())[0].argmax().item() == best
+    assert last.trim("The cell nem") == "The cell" and last.trim("the x - ra") == "the x"
+    assert last.trim("The Nematic cell.") == "The Nematic cell."
+
+
+def test_a_spaced_hyphen_joins_its_words_into_one_that_must_be_allowed(constraint):
+    """Cohan's "x - ray" is shown as "x-ray", so it is checked as that one word."""
+    assert words("an x - ray of the long - term cell") == [
+        "an",
+        "x-ray",
+        "of",
+        "the",
+        "long-term",
+        "cell",
+    ]
+    assert (
+        constraint.fits("", " -") and constraint.fits("x", " -") and constraint.fits("x-", " ray")
+    )
+    assert not constraint.fits("cell", " -")  # no allowed word begins with "cell-"
+    assert not constraint.fits("x-", " cell")  # "x-cell"
+    assert constraint.fits("cell", " .")
+
+
+def test_a_number_may_only_grow_into_one_of_the_papers_numbers():
+    pieces = ("", " 5", "49", "4", ".", "54", " cases", "3", "d", " h")
+    paper = "a total of 549 cases in 2010 ( 3.5 % )"
+    constraint = PaperWords(pieces, {"cases", "total"}, numbers(paper))
+    assert constraint.fits("", " 5") and constraint.fits("5", "49")  # on its way to 549
+    assert not constraint.fits("5", "3")  # "53" begins none of them
+    assert not constraint.fits("5", " cases")  # "5" is not the paper's
+    assert constraint.fits("549", " cases") and constraint.fits("549", ".")  # ends a sentence
+    assert constraint.fits("3", ".") and not constraint.fits("3.", "54")  # 3.5, not 3.554
+    assert constraint.fits("3.5", ".") and not constraint.fits("3.5.", "5")  # nor "3.5.5"
+    assert not constraint.fits("20", "")  # the text may not end on "20"
+    assert constraint.fits("h", "3")  # digits inside a name ("h3africa") are not a number
+    assert PaperWords(pieces, {"cases"}).fits("5", " cases")  # numbers unchecked without a list
+
+
 def test_banned_candidates_lose_to_the_best_allowed_one(constraint):
     generated = torch.tensor([[0, 1]])  # "<s> nem"
     scores = torch.tensor([[0.0, 1.0, 2.0, 5.0, 4.0, 0.0, 0.0, 0.0, 0.0, 0.0]])
@@ -53,19 +104,21 @@ def test_a_dead_end_looks_further_and_otherwise_leaves_the_row_alone(constraint)
 
 def test_summaries_use_only_the_papers_words_and_common_ones(tmp_path, monkeypatch):
     """The tiny model copies its input's opening; with the constraint on and a paper holding
-    only a few of those words, it writes no other word."""
+    only a few of those words and numbers, it writes no other word or number."""
     summarizer = Summarizer.from_pretrained(save_tiny_model(tmp_path / "model"))
-    text = "sparse attention layers hash every token into buckets and decode the summary ."
-    paper = "the sparse attention of the summary"
+    text = "4096 tokens in 12 layers hash sparse attention into 64 buckets and decode the summary ."
+    paper = "the sparse attention of the summary in 12 layers"
     allowed = {"the"} | set(words(paper))
     monkeypatch.setattr(vocabulary, "common_words", lambda: frozenset({"the"}))
     free = GenerationSettings(length=16, num_beams=1, paper_words=False)
     written, _ = summarizer.generate(text, free, lambda *a: None, 96, paper)
     assert set(words(written)) - allowed  # the model alone copies other words
+    assert set(numbers(written)) - {"12"}  # and other numbers
     for beams in (1, 3):
-        settings = GenerationSettings(length=16, num_beams=beams, paper_words=True)
+        settings = GenerationSettings(length=24, num_beams=beams, paper_words=True)
         constrained, _ = summarizer.generate(text, settings, lambda *a: None, 96, paper)
         assert words(constrained) and set(words(constrained)) <= allowed
+        assert set(numbers(constrained)) <= {"12"}
 
 
 def test_the_setting_is_the_models_default_and_can_be_turned_off(tmp_path):

@@ -1,11 +1,14 @@
 """The run configuration: TOML, --set overrides, and errors that say what to change."""
 
+import functools
+import math
 from pathlib import Path
 
 import pytest
 
 from summarizer.model.configuration import TerraformerConfig
 from summarizer.training.config import ConfigError, load_run_config
+from summarizer.training.train import lr_factor
 
 CONFIGS = sorted(str(p) for p in Path("configs").glob("*.toml"))
 
@@ -77,3 +80,19 @@ def test_the_model_remembers_the_input_length_it_was_trained_on():
     assert config.model_config(vocab_size=1024).max_input_tokens == 768
     with pytest.raises(ValueError, match="max_input_tokens"):
         TerraformerConfig(max_input_tokens=0)
+
+
+def test_a_cool_down_takes_the_learning_rate_linearly_to_zero_at_the_last_step():
+    config = load_run_config(
+        "configs/tiny.toml",
+        ["optim.warmup_steps=100", "train.steps=1000", "optim.cooldown_steps=400"],
+    )
+    factor = functools.partial(lr_factor, config.optim, config.train.steps)
+    assert factor(0) == pytest.approx(0.01) and factor(99) == pytest.approx(1.0)  # warm-up
+    assert factor(599) == pytest.approx(math.sqrt(100 / 600))  # decay, not yet cooling
+    assert factor(800) == pytest.approx(math.sqrt(100 / 801) * 0.5)  # half-way down
+    assert factor(1000) == 0.0
+    plain = load_run_config("configs/tiny.toml", ["optim.warmup_steps=100", "train.steps=1000"])
+    assert lr_factor(plain.optim, 1000, 800) == pytest.approx(math.sqrt(100 / 801))
+    with pytest.raises(ConfigError, match=r"optim\.cooldown_steps must be 0-1000"):
+        load_run_config("configs/tiny.toml", ["train.steps=1000", "optim.cooldown_steps=1001"])
