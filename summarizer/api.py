@@ -47,6 +47,7 @@ from summarizer.sources import (
     SentenceSources,
     document_sentences,
     find_sources,
+    first_occurrences,
     has_letter,
     passages,
     quoted_sources,
@@ -114,7 +115,8 @@ class SummaryResult:
     warning: str = ""  # e.g. EXPERIMENTAL: shown wherever the summary is shown
     # Each line of `summary` with the passages of the paper it comes from (summarizer.sources).
     sources: list[SentenceSources] = field(default_factory=list)
-    # All the paper's passages, for showing it with the sources marked; not in to_dict.
+    # The paper's whole text as passages, repeated sentences too (a repeat has its first
+    # occurrence's index), for showing it with the sources marked; not in to_dict.
     paper: list[Passage] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict:
@@ -261,7 +263,8 @@ class Summarizer:
         start = time.perf_counter()
         report("read", 0, 1)
         document = load(source, name)
-        paper = passages(document)  # split once: checked, extracted, and sources found in
+        whole = passages(document, repeats=True)  # split once, and read in the paper view
+        paper = first_occurrences(whole)  # checked, extracted, and sources found in
         if not has_something_to_summarize([p.model_text for p in paper]):
             raise IngestError(NOTHING_TO_SUMMARIZE.format(name=document.name))
         extractive = settings.mode == "extractive"
@@ -312,7 +315,7 @@ class Summarizer:
             section_summaries=sections,
             warning="" if extractive or self.reads_its_input else EXPERIMENTAL,
             sources=sources,
-            paper=paper,
+            paper=whole,
         )
 
     def summarize_sections(

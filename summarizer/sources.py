@@ -83,19 +83,39 @@ class SentenceSources:
 
 
 # ---------------------------------------------------------------------- the paper's passages
-def passages(document: Document, sections: list[Section] | None = None) -> list[Passage]:
+def passages(
+    document: Document, sections: list[Section] | None = None, repeats: bool = False
+) -> list[Passage]:
     """The sentences of a document's sections (all by default): a section boundary always
-    ends a sentence, a title standing alone is not a sentence, and repeats are dropped."""
+    ends a sentence, a title standing alone is not a sentence, and repeats are dropped; or,
+    with `repeats`, kept in their place with the index of their first occurrence (the whole
+    text, to read, with a passage marked wherever it stands)."""
     title = (document.title or "").strip()
     found: dict[str, Passage] = {}
+    kept: list[Passage] = []
     for section in document.sections if sections is None else sections:
         if not section.text.strip() or section.text.strip() == title:
             continue
         pieces = usable_sentences(split_sentences(document.model_text([section])))
         for model_text, text in zip(pieces, as_written(section.text, pieces), strict=True):
-            if model_text not in found:
-                found[model_text] = Passage(len(found), section.heading, text, model_text)
-    return list(found.values())
+            first = found.get(model_text)
+            if first is None:
+                first = found[model_text] = Passage(len(found), section.heading, text, model_text)
+                kept.append(first)
+            elif repeats:
+                kept.append(Passage(first.index, section.heading, text, model_text))
+    return kept
+
+
+def first_occurrences(paper: list[Passage]) -> list[Passage]:
+    """`passages(..., repeats=True)` without the repeats: `passages(...)`."""
+    seen: set[int] = set()
+    first = []
+    for passage in paper:
+        if passage.index not in seen:
+            seen.add(passage.index)
+            first.append(passage)
+    return first
 
 
 def paper_passages(sentences: list[str]) -> list[Passage]:

@@ -10,9 +10,11 @@ from eval.evaluate import unsupported_share
 from summarizer.api import Summarizer
 from summarizer.sources import (
     UNSUPPORTED_BELOW,
+    as_html,
     content_words,
     document_sentences,
     find_sources,
+    first_occurrences,
     passages,
 )
 from tests.model_fixtures import salience_preferring, save_tiny_model
@@ -55,6 +57,23 @@ def test_passages_know_their_section_and_keep_the_papers_writing(paper):
         "3 Results",
         "Decoding is 2.6x faster at 800M parameters.",
     )
+
+
+def test_the_reading_view_keeps_a_repeated_sentence_where_it_stands(summarizer):
+    """The models see a repeated sentence once; the paper as shown holds every occurrence, and
+    marks each one when that sentence is a source."""
+    repeated = (
+        PAPER + "\n4 Conclusion\nThe QKV projections are sparse; this saves 40% of the time.\n"
+    )
+    once, whole = passages(read_pasted(repeated)), passages(read_pasted(repeated), repeats=True)
+    assert len(whole) == len(once) + 1 and first_occurrences(whole) == once
+    repeat = whole[-1]
+    assert repeat.heading == "4 Conclusion" and repeat.index == once[5].index == 5
+    sources = find_sources("The QKV projections are sparse; this saves 40% of the time.", once)
+    assert sources[0].supported and [s.index for s in sources[0].sources] == [5]
+    shown = as_html(whole, sources)
+    assert shown.count("<mark") == 2 and "<h4>4 Conclusion</h4>" in shown
+    assert summarizer.summarize(repeated).paper == whole  # what the app shows
 
 
 def test_a_sentence_from_the_paper_is_its_own_source(paper):
