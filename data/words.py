@@ -4,7 +4,9 @@ count them, and the words common in scientific abstracts.
 A word is a run of lower-case letters and inner hyphens of two letters or more ("x-ray",
 "nematic"); Cohan's spaced hyphen ("x - ray") joins a word as the readable text joins it, so a
 summary shown as "x-ray" is found in a paper that spells it "x - ray". A number is a
-free-standing run of digits with inner "." or ",". The common words are
+free-standing run of digits with inner "." or ",". A formula or citation placeholder (Cohan's
+`@xmath3`, `@xcite`, or the readable text's `[math]`) stands for something the text does not
+show, and is neither a word nor a number of a summary (`summary_words`). The common words are
 the COMMON_WORDS most frequent words of the training abstracts (`data/common_words.txt`,
 written by `python -m eval.faithfulness --data TRAIN FILES`).
 """
@@ -23,6 +25,7 @@ WORD_LIST = Path(__file__).with_name("common_words.txt")
 NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])")
 WORD = re.compile(r"[a-z][a-z-]*[a-z]")
 SPACED_HYPHEN = re.compile(r"(?<=[a-z]) - (?=[a-z])")
+PLACEHOLDER = re.compile(r"@x(?:math|cite)\d*|\[math\]")
 
 
 def numbers(text: str) -> list[str]:
@@ -31,6 +34,13 @@ def numbers(text: str) -> list[str]:
 
 def words(text: str) -> list[str]:
     return WORD.findall(SPACED_HYPHEN.sub("-", text.lower()))
+
+
+def summary_words(summary: str) -> list[str]:
+    """The words of a summary whose support is checked: its placeholders left out (a paper's
+    `@xmath0` gives the word "xmath", the readable `[math]` gives "math", and neither is a
+    term the summary took from its paper or made up)."""
+    return words(PLACEHOLDER.sub(" ", summary))
 
 
 @functools.cache

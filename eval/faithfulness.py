@@ -13,7 +13,15 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from data.words import COMMON_WORDS, WORD_LIST, common_words, most_common_words, numbers, words
+from data.words import (
+    COMMON_WORDS,
+    WORD_LIST,
+    common_words,
+    most_common_words,
+    numbers,
+    summary_words,
+    words,
+)
 
 
 @dataclass
@@ -49,7 +57,7 @@ def support(summary: str, paper: str, common: frozenset[str] | None = None) -> S
     common = common_words() if common is None else common
     paper_numbers, paper_words = set(numbers(paper)), set(words(paper))
     found = numbers(summary)
-    rare = [w for w in words(summary) if w not in common]
+    rare = [w for w in summary_words(summary) if w not in common]
     return Support(
         numbers=len(found),
         numbers_supported=sum(n in paper_numbers for n in found),

@@ -23,6 +23,15 @@ def test_numbers_and_rare_words_are_checked_against_the_paper():
     assert Support().shares()["numbers"] is None  # no numbers: no share, not 0 or 1
 
 
+def test_formula_and_citation_placeholders_are_not_words_of_a_summary():
+    paper = "the gap is @xmath0 for the nematic phase @xcite ."
+    readable = "the gap is [math] for the nematic phase."
+    for summary in (readable, "the gap is @xmath4 for the nematic phase @xcite ."):
+        found = support(summary, paper, COMMON)
+        # rare: gap, for, nematic, phase -- not "math", "xmath" or "xcite"
+        assert (found.rare_words, found.rare_words_supported) == (4, 4), summary
+
+
 def test_the_shipped_word_list_holds_the_commonest_abstract_words():
     common = common_words()
     assert len(common) == 5000 and {"the", "we", "results", "patients"} <= common
