@@ -5,6 +5,7 @@ Two pages at once check that concurrent sessions get their own results."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -17,7 +18,7 @@ import pytest
 from fpdf import FPDF
 
 from summarizer.paths import REPO_ROOT
-from tests.model_fixtures import save_tiny_model
+from tests.model_fixtures import salience_preferring, save_tiny_model
 
 ROOT = REPO_ROOT
 CHROMIUM = Path("/usr/bin/chromium")
@@ -70,6 +71,7 @@ def server(tmp_path_factory):
     """`streamlit run app/streamlit_app.py` on a free port with a tiny model; its URL."""
     tmp = tmp_path_factory.mktemp("app")
     model_dir = save_tiny_model(tmp / "model")
+    salience_preferring("hashing").save(model_dir)  # offers key sentences too
     port = free_port()
     env = {**os.environ, "SUMMARIZER_MODEL": str(model_dir), "PYTHONUNBUFFERED": "1"}
     log = tmp / "streamlit.log"
@@ -172,6 +174,35 @@ def test_upload_a_pdf_and_read_its_summary(server, browser, tmp_path):
         shot = save_screenshot(page, tmp_path, "app-summary.png")
         page.close()
     assert shot.stat().st_size > 10_000
+
+
+def plain(text: str) -> str:
+    """`text` lower-cased, its words only: a key sentence as the summary shows it and as the
+    paper view does compare equal."""
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def test_the_paper_view_marks_the_key_sentences(server, browser, tmp_path):
+    pdf = write_pdf(tmp_path / "marked.pdf", "Marked Sources", "retrieval")
+    page = open_upload(browser, server, pdf)
+    try:
+        page.get_by_test_id("stSidebar").get_by_text("Key sentences", exact=True).click()
+        settle(page)
+        summarize(page)
+        chosen = page.locator(".st-key-summary_text").inner_text().strip().splitlines()
+        assert any("hashing" in line for line in chosen)  # what the salience model prefers
+        page.get_by_text("Read the paper, with the sources marked").click()
+        marks = page.get_by_test_id("stHtml").first.locator("mark")
+        marks.first.wait_for(timeout=30_000)
+        marked = marks.all_inner_texts()
+        # Each mark is a key sentence, numbered as the summary numbers it; every key sentence is
+        # marked, wherever the paper repeats it.
+        numbered = [plain(text).rsplit(" ", 1) for text in marked]
+        assert all(sentence == plain(chosen[int(n) - 1]) for sentence, n in numbered)
+        assert {int(n) for _, n in numbered} == set(range(1, len(chosen) + 1))
+        assert len(marked) > len(chosen)
+    finally:
+        page.close()
 
 
 def test_two_sessions_at_once_get_their_own_results(server, browser, tmp_path):
