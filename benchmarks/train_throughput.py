@@ -1,9 +1,11 @@
 """Training throughput: tokens per second of the Terraformer vs its parameter-matched dense
 twin, one optimizer step (forward, backward, AdamW) at a time, interleaved, medians.
 
-    python -m benchmarks.train_throughput [--preset small] [--input-len 2048]
+    python -m benchmarks.train_throughput [--preset small | --config TOML] [--input-len 2048]
         [--target-len 256] [--batch 1] [--repeats 5] [--threads 2] [--json PATH]
 
+`--config` times the model a training config trains (its preset with its overrides, e.g. full
+attention and the copy head of configs/salient-cpu.toml) against that model's dense twin.
 Tokens are input plus target tokens. Random token ids: speed does not depend on the text.
 """
 
@@ -21,6 +23,9 @@ from summarizer import TerraformerForConditionalGeneration
 from summarizer.model import sizing
 from summarizer.model.sizing import count_parameters
 from summarizer.seed import set_seed
+from summarizer.training.config import load_run_config
+
+VOCAB = 16_384  # the shipped tokenizer's size, which --config's model is built for
 
 
 def step_seconds(model, optimizer, ids, labels) -> float:
@@ -36,6 +41,7 @@ def step_seconds(model, optimizer, ids, labels) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="small")
+    parser.add_argument("--config", help="a training config: its model instead of --preset's")
     parser.add_argument("--input-len", type=int, default=2048)
     parser.add_argument("--target-len", type=int, default=256)
     parser.add_argument("--batch", type=int, default=1)
@@ -48,9 +54,15 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     set_seed(0)
 
+    if args.config:
+        terraformer = load_run_config(args.config).model_config(VOCAB)
+    else:
+        terraformer = sizing.preset(args.preset)
     variants = {}
-    for name, dense in (("terraformer", False), ("dense twin", True)):
-        config = sizing.preset(args.preset, dense=dense)
+    for name, config in (
+        ("terraformer", terraformer),
+        ("dense twin", sizing.dense_twin(terraformer)),
+    ):
         model = TerraformerForConditionalGeneration(config).to(args.device).train()
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
         variants[name] = (config, model, optimizer)
@@ -68,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     print(
-        f"preset {args.preset}, batch {args.batch} x ({args.input_len} + {args.target_len}) "
-        f"tokens, {torch.get_num_threads()} threads, {args.device}"
+        f"{args.config or 'preset ' + args.preset}, batch {args.batch} x "
+        f"({args.input_len} + {args.target_len}) tokens, {torch.get_num_threads()} threads, "
+        f"{args.device}"
     )
     print(f"{'model':<12} {'parameters':>12} {'s/step':>8} {'tokens/s':>9}")
     for name, (config, _, _) in variants.items():
