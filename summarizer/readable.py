@@ -23,6 +23,8 @@ _SPACES = re.compile(r"[ \t]+")
 _HYPHEN = re.compile(r"(?<=\w) - (?=\w)")  # Cohan splits "x-ray" into "x - ray"
 _SENTENCE_START = re.compile(r"^([^A-Za-z0-9]*)([a-z])")
 _PRONOUN_I = re.compile(r"\bi\b(?=\s|'|$)")
+_STRAY_BACKSLASH = re.compile(r"\\(?![A-Za-z])")  # LaTeX debris: "\," or a lone "\"
+_PAIRS = {")": "(", "]": "[", "}": "{"}
 
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
@@ -75,6 +77,7 @@ def readable_sentence(sentence: str) -> str:
     s = _SPACE_BEFORE.sub(r"\1", s)
     s = _SPACE_AFTER.sub(r"\1", s)
     s = _LEFTOVER.sub("", s)
+    s = without_unpaired_brackets(_STRAY_BACKSLASH.sub("", s))
     s = _SPACES.sub(" ", s).strip()
     s = re.sub(r"\s+([.,;:!?])", r"\1", s)
     s = re.sub(r"([,;:])(?=[.!?]$)", "", s)  # "... ,." left by a removed citation
@@ -85,3 +88,21 @@ def readable_sentence(sentence: str) -> str:
     if s[-1] not in ".!?":
         s += "."
     return s
+
+
+def without_unpaired_brackets(text: str) -> str:
+    """`text` without the brackets that close nothing or are never closed in it (Cohan's
+    sentences and the model's start or end inside a parenthesis: ")] demonstrate ...",
+    "the double } diagrams"); paired ones stay."""
+    open_at: list[int] = []
+    drop = set()
+    for i, c in enumerate(text):
+        if c in "([{":
+            open_at.append(i)
+        elif c in _PAIRS:
+            if open_at and text[open_at[-1]] == _PAIRS[c]:
+                open_at.pop()
+            else:
+                drop.add(i)
+    drop.update(open_at)
+    return "".join(c for i, c in enumerate(text) if i not in drop)

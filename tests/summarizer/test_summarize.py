@@ -61,6 +61,20 @@ def test_readable_drops_citations_marks_math_and_attaches_punctuation():
     assert "@x" not in readable(text) and MATH in readable(text)
 
 
+def test_readable_drops_latex_debris_and_unpaired_brackets():
+    # as the shipped model wrote them, and as Cohan's sentences can begin
+    text = (
+        "our results show how to the double } \\ diagrams .\n"
+        "a dressing scheme for particle hole ] .\n"
+        ") ] we demonstrate the method , as in ( fig . [ fig1 ] ( a ) ) ."
+    )
+    assert readable(text).splitlines() == [
+        "Our results show how to the double diagrams.",
+        "A dressing scheme for particle hole.",
+        "We demonstrate the method, as in (fig. [fig1] (a)).",
+    ]
+
+
 def test_readable_gives_nothing_for_text_without_words():
     assert readable("") == ""
     assert readable("@xcite . @xmath3 , .\n ( ) @xnum") == ""
