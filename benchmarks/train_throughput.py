@@ -22,10 +22,9 @@ import torch
 from summarizer import TerraformerForConditionalGeneration
 from summarizer.model import sizing
 from summarizer.model.sizing import count_parameters
+from summarizer.model.tokenizer import load_tokenizer
 from summarizer.seed import set_seed
-from summarizer.training.config import load_run_config
-
-VOCAB = 16_384  # the shipped tokenizer's size, which --config's model is built for
+from summarizer.training.config import RunConfig, load_run_config
 
 
 def step_seconds(model, optimizer, ids, labels) -> float:
@@ -36,6 +35,12 @@ def step_seconds(model, optimizer, ids, labels) -> float:
     if ids.is_cuda:
         torch.cuda.synchronize()
     return time.perf_counter() - started
+
+
+def vocabulary_size(run: RunConfig) -> int:
+    """The size of the vocabulary a run trains with: its tokenizer's, or the size it trains
+    one to."""
+    return len(load_tokenizer(run.data.tokenizer)) if run.data.tokenizer else run.data.vocab_size
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     set_seed(0)
 
     if args.config:
-        terraformer = load_run_config(args.config).model_config(VOCAB)
+        run = load_run_config(args.config)
+        terraformer = run.model_config(vocabulary_size(run))
     else:
         terraformer = sizing.preset(args.preset)
     variants = {}

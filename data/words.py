@@ -25,7 +25,8 @@ WORD_LIST = Path(__file__).with_name("common_words.txt")
 NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])")
 WORD = re.compile(r"[a-z][a-z-]*[a-z]")
 SPACED_HYPHEN = re.compile(r"(?<=[a-z]) - (?=[a-z])")
-PLACEHOLDER = re.compile(r"@x(?:math|cite)\d*|\[math\]")
+MATH = "[math]"  # what the readable text shows for a formula (summarizer/readable.py)
+PLACEHOLDER = re.compile(rf"@x(?:math|cite)\d*|{re.escape(MATH)}")
 
 
 def numbers(text: str) -> list[str]:

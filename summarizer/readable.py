@@ -7,8 +7,7 @@ from __future__ import annotations
 import re
 
 from data.sentences import split_sentences
-
-MATH = "[math]"  # what an @xmath placeholder becomes: the formula itself is not known
+from data.words import MATH  # what an @xmath placeholder becomes: the formula is not known
 
 _CITES = r"@xcite(?:\s*[,;]\s*@xcite)*"
 _CITATION = re.compile(rf"\s*(?:\(\s*{_CITES}\s*\)|\[\s*{_CITES}\s*\]|{_CITES})")
