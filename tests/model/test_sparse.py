@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from summarizer.model.layers.sparse import MultiplicativeDense, SparseFF, SparseQKV
+from summarizer.model.layers.sparse import MultiplicativeDense, SparseFF, SparseQKV, sample_units
 
 
 def test_sparse_ff_inference_paths_equal_dense_computation_with_the_same_mask():
@@ -60,6 +60,17 @@ def test_sparse_ff_training_mask_is_one_hot_forward_soft_backward():
     torch.testing.assert_close(soft, logits.softmax(-1))
 
 
+def test_hard_units_are_drawn_from_the_tempered_softmax():
+    # argmax(logits + t * Gumbel) is a draw from softmax(logits / t): sample_units draws it
+    # by inverting the cumulative sum instead; both must give the same frequencies.
+    torch.manual_seed(0)
+    logits = torch.tensor([0.0, 0.1, 0.25, -0.3, 0.05])
+    draws = sample_units(logits.expand(100_000, 5), temperature=0.1)
+    frequencies = torch.bincount(draws, minlength=5) / draws.numel()
+    torch.testing.assert_close(frequencies, (logits / 0.1).softmax(-1), atol=0.005, rtol=0)
+    assert torch.equal(sample_units(logits.expand(3, 5), 0.0), torch.full((3,), 2))
+
+
 def test_sparse_ff_controller_learns_in_training():
     ff = SparseFF(d_model=16, d_ff=64, block=8).train()
     ff(torch.randn(4, 6, 16)).pow(2).mean().backward()
@@ -80,6 +91,15 @@ def test_multiplicative_dense_can_express_any_permutation():
             layer.proj[perm[out], unit] = 1.0  # and routes each to its unit
     x = torch.randn(5, d)
     torch.testing.assert_close(layer(x), x[:, perm])
+
+
+def test_multiplicative_dense_gives_the_same_for_few_and_many_tokens():
+    # Few tokens gate the input per module; more than M tokens use the composed weight.
+    layer = MultiplicativeDense(12, 24, n_modules=3)
+    torch.nn.init.normal_(layer.bias)
+    x = torch.randn(2, 10, 12)  # 20 tokens > M = 8
+    one_at_a_time = torch.stack([layer(x[:, i]) for i in range(10)], dim=1)  # 2 tokens each
+    torch.testing.assert_close(layer(x), one_at_a_time)
 
 
 def test_multiplicative_dense_has_fewer_parameters_than_dense():

@@ -38,10 +38,21 @@ class MultiplicativeDense(nn.Module):
             nn.init.zeros_(self.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (..., d_in) -> (..., S * M), modules contiguous."""
+        """x: (..., d_in) -> (..., S * M), modules contiguous.
+
+        Both forms take d_in * S * M multiply-adds per token. For a few tokens (decoding) the
+        input is gated per module, which reads the S + M factors and never the d_in x S * M
+        product; for more tokens than M that product is built once and applied as one
+        matrix, instead of writing and reading a (tokens, S, d_in) gated input."""
+        if x.shape[:-1].numel() > self.d_module:
+            return F.linear(x, self.weight(), self.bias)
         gated = x.unsqueeze(-2) * self.gate  # (..., S, d_in)
         y = (gated @ self.proj).flatten(-2)  # (..., S * M)
         return y + self.bias if self.bias is not None else y
+
+    def weight(self) -> torch.Tensor:
+        """The layer as a dense (S * M, d_in) weight: row s * M + m is D[s] * E[:, m]."""
+        return (self.gate.unsqueeze(1) * self.proj.t()).flatten(0, 1)
 
 
 class SparseQKV(nn.Module):
@@ -108,12 +119,17 @@ class SparseQKV(nn.Module):
         t = y.shape[1] - (self.time_kernel - 1)
         image = y.permute(0, 3, 1, 2)  # (B, M, T', S): channels M, image T' x S
 
-        def conv(layer: nn.Conv2d) -> torch.Tensor:
-            return layer(image).permute(0, 2, 3, 1).reshape(b, t, -1)  # (B, T, S * M)
+        def unfold(out: torch.Tensor) -> torch.Tensor:
+            return out.permute(0, 2, 3, 1).reshape(b, t, -1)  # (B, M, T, S) -> (B, T, S * M)
 
-        q = conv(self.q_conv)
-        k = q if self.k_conv is None else conv(self.k_conv)
-        return q, k, conv(self.v_conv)
+        if self.k_conv is None:
+            q = k = unfold(self.q_conv(image))
+        else:  # one call for Q and K, which share the image and the kernel's shape
+            weight = torch.cat([self.q_conv.weight, self.k_conv.weight])
+            bias = torch.cat([self.q_conv.bias, self.k_conv.bias])
+            q, k = F.conv2d(image, weight, bias, padding=(0, 1)).chunk(2, dim=1)
+            q, k = unfold(q), unfold(k)
+        return q, k, unfold(self.v_conv(image))
 
     def convolve_last(self, window: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """`convolve` of a window of exactly `time_kernel` positions, (B, k, S, M) -> q, k, v
@@ -225,11 +241,9 @@ class SparseFF(nn.Module):
         soft = logits.softmax(dim=-1)
         if not torch.rand(()) < self.hard_prob:  # one draw per step, as in trax
             return soft
-        u = torch.rand_like(logits).clamp_(1e-6, 1 - 1e-6)
-        gumbel = -torch.log(-torch.log(u))  # drawn only on hard steps: it is not cheap
-        chosen = (logits.detach().log_softmax(dim=-1) + self.temperature * gumbel).argmax(dim=-1)
-        hard = F.one_hot(chosen, self.block).to(soft.dtype)
-        return hard + soft - soft.detach()
+        chosen = sample_units(logits.detach(), self.temperature)
+        hard = torch.zeros_like(soft).scatter_(-1, chosen.unsqueeze(-1), 1.0)
+        return StraightThrough.apply(hard, soft)
 
     def dense_forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """All F units computed, then masked. mask: (..., K, N)."""
@@ -270,6 +284,32 @@ class SparseFF(nn.Module):
         h = F.relu(torch.bmm(w1, x.unsqueeze(-1)))  # (P, K, 1)
         y = torch.bmm(w2.transpose(1, 2), h).squeeze(-1) + self.b2  # (P, D)
         return y.view(shape)
+
+
+def sample_units(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """One unit per block, (..., N) -> (..., ): argmax(logits + temperature * Gumbel noise),
+    drawn in its equivalent form, from softmax(logits / temperature) by inverting its
+    cumulative sum with one uniform number per block. Gumbel noise needs N uniforms and two
+    logarithms per block, and CPU random numbers are the slow part (~4 ns each, serially)."""
+    if temperature <= 0:
+        return logits.argmax(dim=-1)
+    cumulative = (logits / temperature).softmax(dim=-1).cumsum(dim=-1)
+    u = torch.rand(*logits.shape[:-1], 1, dtype=cumulative.dtype, device=logits.device)
+    chosen = (cumulative < u * cumulative[..., -1:]).sum(dim=-1)  # scaled: rounding error
+    return chosen.clamp_(max=logits.shape[-1] - 1)
+
+
+class StraightThrough(torch.autograd.Function):
+    """`hard` forward, the gradient to `soft` backward: hard + soft - soft.detach() without
+    its two passes over the mask."""
+
+    @staticmethod
+    def forward(ctx, hard: torch.Tensor, soft: torch.Tensor) -> torch.Tensor:
+        return hard
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[None, torch.Tensor]:
+        return None, grad
 
 
 class DenseFF(nn.Module):
