@@ -34,6 +34,9 @@ _RUN = re.compile(r"[a-z-]+")  # a word in the making: letters and hyphens
 # A number in the making: digits, "." and ","; one that follows a letter is part of a name
 # ("h3africa"), which the measures do not count as a number.
 _NUMBER_RUN = re.compile(r"(?<![a-z0-9.,])[0-9][0-9.,]*")
+# A number that runs into letters is a name ("3d", "5a"), which must be one the paper writes:
+# otherwise digits and a stray piece join into "2006t" or "n=549t".
+_DIGIT_NAME = re.compile(_NUMBER_RUN.pattern + r"[a-z][a-z0-9]*")
 # Cohan's spaced hyphen, also while it is being written ("x -", "x - "), joins its words.
 _HYPHEN = re.compile(r"(?<=[a-z]) ?- ?(?=[a-z]|$)")
 _TAIL = re.compile(r"[a-z0-9.,-]*$")
@@ -51,7 +54,8 @@ def token_pieces(tokenizer) -> tuple[str, ...]:
 
 class PaperWords(LogitsProcessor):
     """See the module docstring. `allowed`: the words that may be written; `allowed_numbers`:
-    the numbers (None: numbers are not checked); `max_length`: the length of the generated
+    the numbers, and the names that begin with a digit ("3d"), that may be written (None:
+    neither is checked); `max_length`: the length of the generated
     sequences (with their start token) at which generation stops (None: not known)."""
 
     def __init__(
@@ -76,9 +80,10 @@ class PaperWords(LogitsProcessor):
     def for_paper(
         cls, pieces: tuple[str, ...], paper: str, max_length: int | None = None
     ) -> PaperWords:
-        """The paper's words and numbers and the common words of abstracts; `pieces`:
-        `token_pieces`."""
-        return cls(pieces, common_words() | set(words(paper)), numbers(paper), max_length)
+        """The paper's words, numbers and names that begin with a digit, and the common words
+        of abstracts; `pieces`: `token_pieces`."""
+        allowed_numbers = set(numbers(paper)) | set(_DIGIT_NAME.findall(paper.lower()))
+        return cls(pieces, common_words() | set(words(paper)), allowed_numbers, max_length)
 
     def fits(self, tail: str, piece: str, last: bool = False) -> bool:
         """Whether `piece` may follow a text ending in `tail`, the unfinished word or number
@@ -98,10 +103,14 @@ class PaperWords(LogitsProcessor):
         if self.numbers is None:
             return True
         for run in _NUMBER_RUN.finditer(text):
+            name = _DIGIT_NAME.match(text, run.start())
+            if name:  # "3d": a name, not a number
+                finished = name.end() < len(text) or ended
+                if name.group() not in (self.numbers if finished else self.number_prefixes):
+                    return False
+                continue
             number = run.group().rstrip(".,")  # "in 2010." and "2, 3" end their numbers
             if run.end() < len(text) or ended:
-                if text[run.end() : run.end() + 1].isalpha():
-                    continue  # "3d": a name, not a number
                 if number not in self.numbers:
                     return False
             elif number not in self.numbers and run.group() not in self.number_prefixes:

@@ -84,6 +84,17 @@ def test_a_number_may_only_grow_into_one_of_the_papers_numbers():
     assert PaperWords(pieces, {"cases"}).fits("5", " cases")  # numbers unchecked without a list
 
 
+def test_a_number_that_runs_into_letters_must_be_a_name_the_paper_writes():
+    pieces = ("", " 2006", "t", "d", " 3", " in", "th")
+    paper = "a 3d lattice built in 2006 , in 3 d"
+    constraint = PaperWords.for_paper(pieces, paper)
+    assert constraint.fits("3", "d") and constraint.fits("3d", " in")  # the paper's "3d"
+    assert not constraint.fits("2006", "t")  # "2006t" is no name of the paper
+    assert not constraint.fits("3", "dt")  # nor does any of its names begin with "3dt"
+    assert constraint.fits("2006", " in")  # the number itself is the paper's
+    assert constraint.fits("3d", "")  # the text may end on it
+
+
 def test_banned_candidates_lose_to_the_best_allowed_one(constraint):
     generated = torch.tensor([[0, 1]])  # "<s> nem"
     scores = torch.tensor([[0.0, 1.0, 2.0, 5.0, 4.0, 0.0, 0.0, 0.0, 0.0, 0.0]])
