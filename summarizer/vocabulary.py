@@ -55,8 +55,8 @@ def token_pieces(tokenizer) -> tuple[str, ...]:
 class PaperWords(LogitsProcessor):
     """See the module docstring. `allowed`: the words that may be written; `allowed_numbers`:
     the numbers, and the names that begin with a digit ("3d"), that may be written (None:
-    neither is checked); `max_length`: the length of the generated
-    sequences (with their start token) at which generation stops (None: not known)."""
+    neither is checked); `max_length`: the length of the generated sequences (with their
+    start token) at which generation stops (None: not known)."""
 
     def __init__(
         self,

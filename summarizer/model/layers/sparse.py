@@ -295,7 +295,8 @@ def sample_units(logits: torch.Tensor, temperature: float) -> torch.Tensor:
         return logits.argmax(dim=-1)
     cumulative = (logits / temperature).softmax(dim=-1).cumsum(dim=-1)
     u = torch.rand(*logits.shape[:-1], 1, dtype=cumulative.dtype, device=logits.device)
-    chosen = (cumulative < u * cumulative[..., -1:]).sum(dim=-1)  # scaled: rounding error
+    # u scaled by the total, which rounding can leave a little under 1
+    chosen = (cumulative < u * cumulative[..., -1:]).sum(dim=-1)
     return chosen.clamp_(max=logits.shape[-1] - 1)
 
 
