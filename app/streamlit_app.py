@@ -81,9 +81,9 @@ class Request:
 def load_summarizer(model_dir: str) -> api.Summarizer:
     """The one model every session shares (Summarizer.summarize is thread-safe). It computes
     on all cores but one: the server's own thread sends the page its updates meanwhile, and
-    torch on every core then waits for whichever thread that stalls at each step (measured
-    with benchmarks.app_latency on 2 cores: the model wrote 1.4x slower in the app than
-    through the API; with one thread left free, as fast)."""
+    torch on every core waits for whichever thread that stalls at each step. On 2 cores
+    (benchmarks.app_latency) one thread was at least as fast as two in the paired runs; the
+    README's "Web app" section has the numbers."""
     torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) - 1))
     return api.Summarizer.from_pretrained(model_dir)
 
