@@ -10,6 +10,11 @@ is validated on the same papers; only the architecture differs. Each (size, vari
 in OUT/d{size}/{variant} with its checkpoints, so rerunning the command continues unfinished
 runs and only reads finished ones. Log-perplexity is the validation loss in nats per token
 (no label smoothing).
+
+`--report DIR` also keeps every curve it reports in DIR/parity.json, and reads that file back:
+a curve outlives its run folder (runs live outside the repository, on machines that may not
+be kept), so a report of one size keeps the other sizes' results, and a run started again
+from scratch does not replace a longer stored curve until it reaches further.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from summarizer.training.config import from_dict
 from summarizer.training.train import train
 
 DATA = REPO_ROOT.parent / "shared" / "data"
+STORED = "parity.json"  # the curves a report keeps beside its RESULTS.md
 # The settings a variant may change; written out in full as each run's model overrides.
 ARCHITECTURE = (
     "d_model",
@@ -115,6 +121,27 @@ def validation_curve(run_dir: Path) -> list[tuple[int, float]]:
     return sorted(curve.items())
 
 
+def merge_stored(results: list[dict], path: Path) -> list[dict]:
+    """`results` with the curves stored in `path` (a report's parity.json) merged in: a stored
+    run that was not measured now is kept, and a stored curve that reaches a later step than
+    its run folder's wins. Ordered by size, then as the variants are listed."""
+    stored = json.loads(path.read_text())["results"] if path.is_file() else []
+    merged = {(r["d_model"], r["variant"]): r for r in stored}
+    for r in results:
+        old = merged.get((r["d_model"], r["variant"]))
+        if old is None or last_step(r) >= last_step(old):
+            merged[(r["d_model"], r["variant"])] = r
+    order = list(VARIANT_NAMES)
+    return sorted(
+        merged.values(),
+        key=lambda r: (r["d_model"], order.index(r["variant"]) if r["variant"] in order else 99),
+    )
+
+
+def last_step(result: dict) -> int:
+    return result["curve"][-1][0] if result["curve"] else 0
+
+
 def finished(run_dir: Path, steps: int) -> bool:
     summary = run_dir / "summary.json"
     return summary.is_file() and json.loads(summary.read_text())["steps"] >= steps
@@ -144,7 +171,7 @@ def report(results: list[dict]) -> str:
 
 def markdown(results: list[dict], args: argparse.Namespace) -> str:
     """The RESULTS.md section: the command, the setup, the table and the figure."""
-    sizes = " ".join(str(size) for size in args.sizes)
+    sizes = " ".join(str(size) for size in sorted({r["d_model"] for r in results}))
     lines = [
         "# Perplexity parity",
         "",
@@ -163,7 +190,11 @@ def markdown(results: list[dict], args: argparse.Namespace) -> str:
         "",
         "![validation log-perplexity against step](parity.png)",
     ]
-    unfinished = [r for r in results if not r["curve"] or r["curve"][-1][0] < args.steps]
+    notes = [r for r in results if r.get("note")]
+    if notes:
+        lines.append("")
+        lines += [f"- d_model {r['d_model']} {r['variant']}: {r['note']}" for r in notes]
+    unfinished = [r for r in results if last_step(r) < args.steps]
     if unfinished:
         names = ", ".join(f"d_model {r['d_model']} {r['variant']}" for r in unfinished)
         lines += [
@@ -230,7 +261,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokenizer", default=str(REPO_ROOT / "checkpoints" / "default"))
     parser.add_argument("--report-only", action="store_true", help="train nothing; report")
     parser.add_argument("--json", help="also write the curves here")
-    parser.add_argument("--report", help="write its RESULTS.md section and parity.png here")
+    parser.add_argument(
+        "--report",
+        help="write its RESULTS.md section, parity.png and parity.json (kept curves) here",
+    )
     args = parser.parse_args(argv)
     unknown = sorted(set(args.variants) - set(VARIANT_NAMES))
     if unknown:
@@ -257,17 +291,20 @@ def main(argv: list[str] | None = None) -> int:
                     "curve": validation_curve(run_dir),
                 }
             )
-    table = report(results)
-    print(f"\nValidation log-perplexity, {args.steps} steps of batch {args.batch_size}")
-    print(table)
     for r in results:
         if r["curve"]:
             r["perplexity"] = math.exp(r["curve"][-1][1])
+    if args.report:
+        results = merge_stored(results, Path(args.report) / STORED)
+    print(f"\nValidation log-perplexity, {args.steps} steps of batch {args.batch_size}")
+    print(report(results))
     if args.json:
         Path(args.json).write_text(json.dumps({"args": vars(args), "results": results}, indent=2))
     if args.report:
-        plot(results, Path(args.report) / "parity.png")
-        write_section(Path(args.report), markdown(results, args))
+        folder = Path(args.report)
+        (folder / STORED).write_text(json.dumps({"results": results}, indent=1) + "\n")
+        plot(results, folder / "parity.png")
+        write_section(folder, markdown(results, args))
     return 0
 
 

@@ -57,10 +57,17 @@ def test_parity_trains_every_variant_on_the_same_papers_and_resumes(tmp_path):
     argv += ["--batch-size", "2", "--val-docs", "2", "--input-tokens", "32"]
     argv += ["--target-tokens", "8", "--threads", "1", "--train", str(train)]
     argv += ["--validation", str(val), "--tokenizer", str(REPO_ROOT / "checkpoints" / "default")]
-    report = tmp_path / "parity.json"
+    report = tmp_path / "curves.json"
+    # a curve a report stored for another size, whose run folder is gone
+    kept = {"d_model": 8, "variant": "dense", "parameters": 5, "curve": [[2, 7.5]], "note": "old"}
+    (tmp_path / parity.STORED).write_text(json.dumps({"results": [kept]}))
     assert parity.main([*argv, "--json", str(report), "--report", str(tmp_path)]) == 0
 
     results = json.loads(report.read_text())["results"]
+    assert results[0] == kept
+    assert "| 8 | dense | 5 | 2 | 7.5000 | – |" in (tmp_path / "RESULTS.md").read_text()
+    assert json.loads((tmp_path / parity.STORED).read_text())["results"] == results
+    results = results[1:]
     assert [r["variant"] for r in results] == list(VARIANT_NAMES)
     dense = results[0]["parameters"]
     for r in results:
@@ -79,6 +86,19 @@ def test_parity_trains_every_variant_on_the_same_papers_and_resumes(tmp_path):
     assert parity.main([*argv, "--json", str(report)]) == 0
     assert {p: p.stat().st_mtime for p in out.glob("d16/*/metrics.jsonl")} == before
     assert json.loads(report.read_text())["results"] == results
+
+
+def test_a_stored_curve_gives_way_only_to_a_run_that_reaches_further(tmp_path):
+    stored = tmp_path / parity.STORED
+    longer = {"d_model": 8, "variant": "dense", "parameters": 10, "curve": [[1, 3.0], [2, 2.0]]}
+    stored.write_text(json.dumps({"results": [longer]}))
+    restarted = {"d_model": 8, "variant": "dense", "parameters": 10, "curve": [[1, 3.1]]}
+    both = {"d_model": 8, "variant": "+both", "parameters": 10, "curve": [[1, 3.3]]}
+
+    merged = parity.merge_stored([both, restarted], stored)
+    assert merged == [longer, both]  # dense first, as the variants are listed
+    caught_up = {**restarted, "curve": [[1, 3.1], [2, 2.1], [3, 1.9]]}
+    assert parity.merge_stored([caught_up], stored) == [caught_up]
 
 
 def test_parity_variants_differ_only_in_what_they_name():
