@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import logging
-import os
 import re
 import time
 import traceback
@@ -78,13 +77,11 @@ class Request:
 
 
 @st.cache_resource(show_spinner="Loading the summarization model…")
-def load_summarizer(model_dir: str) -> api.Summarizer:
-    """The one model every session shares (Summarizer.summarize is thread-safe). It computes
-    on all cores but one: the server's own thread sends the page its updates meanwhile, and
-    torch on every core waits for whichever thread that stalls at each step. On 2 cores
-    (benchmarks.app_latency) one thread was at least as fast as two in the paired runs; the
-    README's "Web app" section has the numbers."""
-    torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) - 1))
+def load_summarizer(model_dir: str, threads: int) -> api.Summarizer:
+    """The one model every session shares (Summarizer.summarize is thread-safe), computing on
+    `threads` threads (`api.serving_threads()`: $SUMMARIZER_THREADS, else all cores but one;
+    the README's "Web app" section has the measurements behind that default)."""
+    torch.set_num_threads(threads)
     return api.Summarizer.from_pretrained(model_dir)
 
 
@@ -504,7 +501,12 @@ def main() -> None:
         st.warning(NO_MODEL_HELP.format(path=model_dir))
         return
     try:
-        summarizer = load_summarizer(str(model_dir))
+        threads = api.serving_threads()
+    except ValueError as error:
+        st.error(str(error))
+        return
+    try:
+        summarizer = load_summarizer(str(model_dir), threads)
     except Exception as error:
         log.exception("loading the model failed")
         st.error(f"The model in `{model_dir}` could not be loaded: {error}")

@@ -12,7 +12,11 @@ mode unless `--mode` says otherwise. After each click it times `Summarizer.summa
 same file in this process, while the server is idle: paired runs, because this machine's speed
 drifts by more than the difference measured. Prints, as medians:
 - the page: from the click until the result is shown, and the "Took" line it shows;
-- the API: `summarize` end to end, and the page's "Took" over the API run beside it;
+- the API: `summarize` end to end on all cores and on as many threads as the server uses
+  (`--server-threads`, else the app's default), and the page's "Took" over each API run
+  beside it;
+- CPU seconds during a page run, of the server and of the browser (which shares the
+  server's cores here; a user's browser runs on their own machine);
 - the server's resident memory: after the model loaded, its peak during each request (sampled
   every 20 ms from /proc), and 5 s after the last one.
 
@@ -36,13 +40,33 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import torch
+
 from benchmarks.paper_latency import VAL, typical_paper
-from summarizer.api import Summarizer
+from summarizer.api import THREADS_ENV_VAR, Summarizer, serving_threads
 from summarizer.paths import REPO_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 MODE_LABELS = {"abstractive": "Written by the model", "extractive": "Key sentences"}
 TOOK = re.compile(r"Took ([\d.]+) s[^\n]*")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process (all its threads) has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def browser_cpu_seconds() -> float:
+    """CPU time used so far by every running Chromium process (the headless browser's)."""
+    total = 0.0
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if proc.joinpath("comm").read_text().strip().startswith(("chrom", "headless")):
+                total += cpu_seconds(int(proc.name))
+        except (OSError, ValueError):  # it ended meanwhile
+            continue
+    return total
 
 
 def resident_mib(pid: int) -> float:
@@ -140,11 +164,12 @@ def settle(page) -> None:
 
 
 def page_runs(
-    url: str, paper: Path, mode: str, repeats: int, pid: int, api: Callable[[], float]
+    url: str, paper: Path, mode: str, repeats: int, pid: int, api: Callable[[], dict[str, float]]
 ) -> list[dict]:
     """Upload `paper` and summarize it `repeats` times; per run: the wall time from the click
-    to the result, the page's "Took" seconds, the server's peak memory, and `api()`'s seconds
-    right after (the server idle), so that each page run has an API run beside it in time."""
+    to the result, the page's "Took" seconds, the server's peak memory, the CPU seconds the
+    server and the browser used, and `api()`'s timings right after (the server idle), so that
+    each page run has API runs beside it in time."""
     from playwright.sync_api import sync_playwright
 
     runs = []
@@ -164,10 +189,13 @@ def page_runs(
         for _ in range(repeats):
             with PeakSampler(pid) as sampler:
                 start = time.perf_counter()
+                cpu = cpu_seconds(pid), browser_cpu_seconds()
                 page.get_by_role("button", name="Summarize", exact=True).click()
                 page.wait_for_timeout(100)  # the click's rerun has started
                 settle(page)
                 wall = time.perf_counter() - start
+                server_cpu = cpu_seconds(pid) - cpu[0]
+                browser_cpu = browser_cpu_seconds() - cpu[1]
             shown = page.get_by_test_id("stMain").inner_text()
             took = TOOK.search(shown)
             if took is None:
@@ -178,7 +206,9 @@ def page_runs(
                     "took_s": float(took.group(1)),
                     "took": took.group(0),
                     "peak": sampler.peak,
-                    "api_s": api(),
+                    "server_cpu_s": server_cpu,
+                    "browser_cpu_s": browser_cpu,
+                    **api(),
                 }
             )
         browser.close()
@@ -194,12 +224,21 @@ def main(argv: list[str] | None = None) -> int:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--upload", default=None, help="a file to upload instead of the paper")
     source.add_argument("--pdf-mb", type=float, default=0, help="upload the paper as an N MB PDF")
+    parser.add_argument(
+        "--server-threads",
+        type=int,
+        default=None,
+        help=f"the server's threads (sets {THREADS_ENV_VAR}; default: as the app decides)",
+    )
     parser.add_argument("--json", default=None, help="also write the results here")
     args = parser.parse_args(argv)
     if not CHROMIUM.exists():
         print(f"{CHROMIUM} is missing: apt-get install -y chromium", file=sys.stderr)
         return 2
 
+    if args.server_threads:
+        os.environ[THREADS_ENV_VAR] = str(args.server_threads)  # the server inherits it
+    server_threads, cores = serving_threads(), len(os.sched_getaffinity(0))
     summarizer = Summarizer.from_pretrained(args.model)
     mode = args.mode or summarizer.defaults.mode
     with tempfile.TemporaryDirectory() as tmp:
@@ -213,12 +252,18 @@ def main(argv: list[str] | None = None) -> int:
             paper.write_text(text)
         paper_mib = paper.stat().st_size / 2**20
 
-        def api_seconds() -> float:
-            start = time.perf_counter()
-            summarizer.summarize(paper, mode=mode)
-            return time.perf_counter() - start
+        def api_timings() -> dict[str, float]:
+            """`summarize` end to end on all cores, then on as many threads as the server."""
+            timings = {}
+            for key, threads in (("api", cores), ("api_server_threads", server_threads)):
+                torch.set_num_threads(threads)
+                start, cpu = time.perf_counter(), time.process_time()
+                summarizer.summarize(paper, mode=mode)
+                timings[f"{key}_s"] = time.perf_counter() - start
+                timings[f"{key}_cpu_s"] = time.process_time() - cpu
+            return timings
 
-        api_seconds()  # warm-up
+        api_timings()  # warm-up
         server, url = start_server(args.model, Path(tmp) / "streamlit.log")
         try:
             # The first page load loads the model; its memory after that is the baseline.
@@ -232,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
                 settle(page)
                 browser.close()
             loaded = resident_mib(server.pid)
-            runs = page_runs(url, paper, mode, args.repeats, server.pid, api_seconds)
+            runs = page_runs(url, paper, mode, args.repeats, server.pid, api_timings)
             time.sleep(5)
             after = resident_mib(server.pid)
         finally:
@@ -245,8 +290,18 @@ def main(argv: list[str] | None = None) -> int:
         "page_wall_s": statistics.median(r["wall_s"] for r in runs),
         "page_took_s": statistics.median(r["took_s"] for r in runs),
         "page_took": [r["took"] for r in runs],
+        "server_threads": server_threads,
+        "cores": cores,
         "api_s": statistics.median(r["api_s"] for r in runs),
+        "api_server_threads_s": statistics.median(r["api_server_threads_s"] for r in runs),
         "took_over_api": statistics.median(r["took_s"] / r["api_s"] for r in runs),
+        "took_over_api_server_threads": statistics.median(
+            r["took_s"] / r["api_server_threads_s"] for r in runs
+        ),
+        "cpu_s": {
+            key: statistics.median(r[key] for r in runs)
+            for key in ("server_cpu_s", "browser_cpu_s", "api_cpu_s", "api_server_threads_cpu_s")
+        },
         "server_mib": {
             "model_loaded": loaded,
             "peak": max(r["peak"] for r in runs),
@@ -260,8 +315,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  page, 'Took' shown:    {result['page_took_s']:6.2f} s")
     for line in result["page_took"]:
         print(f"    {line}")
-    print(f"  API, summarize:        {result['api_s']:6.2f} s")
-    print(f"  'Took' / API, paired:  {result['took_over_api']:6.2f}x (median over runs)")
+    cpu = result["cpu_s"]
+    print(f"  API, summarize, {cores} threads: {result['api_s']:6.2f} s "
+          f"(CPU {cpu['api_cpu_s']:.1f} s)")  # fmt: skip
+    print(f"  API, summarize, {server_threads} thread(s) as the server: "
+          f"{result['api_server_threads_s']:6.2f} s "
+          f"(CPU {cpu['api_server_threads_cpu_s']:.1f} s)")  # fmt: skip
+    print(f"  'Took' / API, paired:  {result['took_over_api']:6.2f}x on {cores} threads, "
+          f"{result['took_over_api_server_threads']:.2f}x on the server's "
+          "(median over runs)")  # fmt: skip
+    print(f"  CPU during a page run: server {cpu['server_cpu_s']:.1f} s, browser "
+          f"{cpu['browser_cpu_s']:.1f} s")  # fmt: skip
     memory = result["server_mib"]
     print(f"server memory: {memory['model_loaded']:.0f} MiB with the model loaded, "
           f"peak {memory['peak']:.0f} MiB during a request, {memory['after']:.0f} MiB "

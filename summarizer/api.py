@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 
 # The LexRank comparison (`extractive_summary`) reads at most this many sentences.
 LEXRANK_MAX_SENTENCES = 2000
+THREADS_ENV_VAR = "SUMMARIZER_THREADS"  # see serving_threads
 # progress(stage, done, total): stage is "read", "extract" (key sentences), "wait" (another
 # caller is using the model; reported only then), "encode", "generate" (done = tokens written
 # so far, total = the most it may write) or "sections" (done = sections summarized).
@@ -170,6 +171,18 @@ class SummaryResult:
                 refs.append(f"[^{numbers[x.index]}]")
             sentences.append(s.sentence + "".join(refs))
         return " ".join(sentences), notes
+
+
+def serving_threads() -> int:
+    """How many threads a server computes on: $SUMMARIZER_THREADS, else every core but one,
+    which is left to the server's own thread (it sends the page its updates while the model
+    runs, and torch's threads all wait for whichever one it stalls)."""
+    value = os.environ.get(THREADS_ENV_VAR, "").strip()
+    if not value:
+        return max(1, len(os.sched_getaffinity(0)) - 1)
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{THREADS_ENV_VAR} must be a whole number of threads, not {value!r}")
+    return int(value)
 
 
 def find_model_dir(path: str | os.PathLike | None = None) -> Path:

@@ -3,10 +3,12 @@ what it was asked (the real model is exercised in test_app_browser.py)."""
 
 from __future__ import annotations
 
+import os
 from typing import ClassVar
 
 import pytest
 import streamlit as st
+import torch
 from fpdf import FPDF
 from streamlit.testing.v1 import AppTest
 
@@ -47,7 +49,13 @@ class FakeSummarizer:
 
     def summarize(self, source, settings, *, name=None, per_section=False, progress=None):
         self.calls.append(
-            {"source": source, "settings": settings, "name": name, "per_section": per_section}
+            {
+                "source": source,
+                "settings": settings,
+                "name": name,
+                "per_section": per_section,
+                "threads": torch.get_num_threads(),  # in the thread that runs the request
+            }
         )
         document = api.load(source, name)  # the real ingestion: IngestError for bad input
         if progress is not None:
@@ -270,6 +278,29 @@ def test_a_model_that_cannot_be_loaded_is_reported(fake, monkeypatch):
     app = start()
     assert "could not be loaded: model.safetensors is truncated" in app.error[0].value
     assert not app.button
+
+
+def test_the_server_computes_on_the_threads_it_is_given(fake, monkeypatch):
+    monkeypatch.delenv(api.THREADS_ENV_VAR, raising=False)
+    assert api.serving_threads() == max(1, len(os.sched_getaffinity(0)) - 1)
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv(api.THREADS_ENV_VAR, "3")
+        app = start()
+        app.text_area(key="pasted_text").input(PAPER)
+        summarize(app)
+        assert fake.instances[0].calls[0]["threads"] == 3
+        st.cache_resource.clear()
+        for bad in ("two", "0", "-1"):
+            monkeypatch.setenv(api.THREADS_ENV_VAR, bad)
+            app = AppTest.from_file(APP, default_timeout=30).run()
+            assert not app.exception
+            assert f"SUMMARIZER_THREADS must be a whole number of threads, not '{bad}'" in (
+                app.error[0].value
+            )
+            assert not app.button
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_sessions_share_one_model_and_keep_their_own_results(fake):
