@@ -103,6 +103,7 @@ def run_settings(args: argparse.Namespace, model: TerraformerConfig) -> dict:
             "save_every": args.eval_every,
             "keep_checkpoints": 1,
             "threads": args.threads,
+            "precision": args.precision,
             "seed": 0,
         },
     }
@@ -179,7 +180,8 @@ def markdown(results: list[dict], args: argparse.Namespace) -> str:
         f"{args.steps} --report benchmarks`. Each variant trains from the same initial seed on "
         f"the same batches of arXiv + PubMed papers ({args.input_tokens} input and "
         f"{args.target_tokens} target tokens, batch {args.batch_size}, AdamW at {args.lr:g} "
-        f"after {args.warmup} warm-up steps, no label smoothing, {args.threads} threads); "
+        f"after {args.warmup} warm-up steps, no label smoothing, {args.precision}, {args.threads} "
+        "threads); "
         f"validation every {args.eval_every} steps on the first {args.val_docs} papers of each "
         "validation file. Log-perplexity is nats per target token. Variants (the paper's Table "
         "1 set, parameter-matched by re-solving d_ff): dense; +Sparse FF; +Sparse QKV; +both "
@@ -248,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input-tokens", type=int, default=256)
     parser.add_argument("--target-tokens", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--precision", default="fp32", choices=["fp32", "bf16"], help="bf16: under autocast"
+    )
     parser.add_argument(
         "--train",
         nargs="+",

@@ -2,11 +2,14 @@
 twin, one optimizer step (forward, backward, AdamW) at a time, interleaved, medians.
 
     python -m benchmarks.train_throughput [--preset small | --config TOML] [--input-len 2048]
-        [--target-len 256] [--batch 1] [--repeats 5] [--threads 2] [--json PATH]
+        [--target-len 256] [--batch 1] [--repeats 5] [--threads 2] [--precision fp32|bf16]
+        [--json PATH]
 
 `--config` times the model a training config trains (its preset with its overrides, e.g. full
 attention and the copy head of configs/salient-cpu.toml) against that model's dense twin.
 Tokens are input plus target tokens. Random token ids: speed does not depend on the text.
+`--precision bf16` runs forward and backward under bf16 autocast, as `train.precision = "bf16"`
+trains (fp32 weights and optimizer).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import json
 import statistics
 import sys
 import time
+from contextlib import nullcontext
 
 import torch
 
@@ -27,9 +31,16 @@ from summarizer.seed import set_seed
 from summarizer.training.config import RunConfig, load_run_config
 
 
-def step_seconds(model, optimizer, ids, labels) -> float:
+def step_seconds(model, optimizer, ids, labels, precision: str = "fp32") -> float:
+    autocast = (
+        torch.autocast(ids.device.type, dtype=torch.bfloat16)
+        if precision == "bf16"
+        else nullcontext()
+    )
     started = time.perf_counter()
-    model(input_ids=ids, labels=labels).loss.backward()
+    with autocast:
+        loss = model(input_ids=ids, labels=labels).loss
+    loss.backward()
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
     if ids.is_cuda:
@@ -53,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
     if args.threads:
@@ -79,16 +91,16 @@ def main(argv: list[str] | None = None) -> int:
 
     times: dict[str, list[float]] = {name: [] for name in variants}
     for _, model, optimizer in variants.values():  # warm-up
-        step_seconds(model, optimizer, ids, labels)
+        step_seconds(model, optimizer, ids, labels, args.precision)
     for _ in range(args.repeats):
         for name, (_, model, optimizer) in variants.items():
-            times[name].append(step_seconds(model, optimizer, ids, labels))
+            times[name].append(step_seconds(model, optimizer, ids, labels, args.precision))
 
     rows = []
     print(
         f"{args.config or 'preset ' + args.preset}, batch {args.batch} x "
         f"({args.input_len} + {args.target_len}) tokens, {torch.get_num_threads()} threads, "
-        f"{args.device}"
+        f"{args.device}, {args.precision}"
     )
     print(f"{'model':<12} {'parameters':>12} {'s/step':>8} {'tokens/s':>9}")
     for name, (config, _, _) in variants.items():
