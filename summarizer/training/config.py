@@ -80,7 +80,7 @@ class TrainSection:
     save_every: int = 250  # checkpoint every N steps and at the end
     keep_checkpoints: int = 2  # older checkpoints are deleted
     device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", ...
-    precision: str = "auto"  # "auto" (bf16 autocast on GPU, fp32 on CPU), "fp32", "bf16"
+    precision: str = "auto"  # "fp32", "bf16" (autocast), "auto" (bf16 where native: see train.py)
     threads: int = 0  # torch CPU threads (0 = leave torch's default)
 
 

@@ -212,3 +212,24 @@ def test_adafactor_trains_too(tmp_path, data):
     result = train(load_run_config("configs/tiny.toml", sets), tmp_path / "run")
     assert result.steps == 3 and result.final_checkpoint.is_dir()
     assert losses(tmp_path / "run")[-1] < losses(tmp_path / "run")[0]
+
+
+def test_auto_precision_is_bf16_where_the_hardware_computes_it(tmp_path, data, monkeypatch):
+    cpu = torch.device("cpu")
+    assert train_module.resolve_precision("fp32", cpu) == "fp32"
+    assert train_module.resolve_precision("bf16", cpu) == "bf16"
+    sets = [*data, 'train.precision="auto"', "train.steps=3", "train.eval_every=0"]
+    sets += ["train.rouge_docs=0", "train.save_every=3"]
+    trained = {}
+    for native in (False, True):
+        monkeypatch.setattr(train_module, "native_bf16", lambda device, native=native: native)
+        out = tmp_path / f"native-{native}"
+        trained[native] = train(load_run_config("configs/tiny.toml", sets), out)
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["precision"] == trained[native].precision
+    assert (trained[False].precision, trained[True].precision) == ("fp32", "bf16")
+    # the same run, computed under bf16 autocast, rounds differently
+    assert losses(tmp_path / "native-True")[0] != losses(tmp_path / "native-False")[0]
+    assert losses(tmp_path / "native-True")[0] == pytest.approx(
+        losses(tmp_path / "native-False")[0], rel=0.02
+    )
