@@ -31,6 +31,7 @@ from transformers.modeling_outputs import BaseModelOutput, Seq2SeqLMOutput
 
 from summarizer.model.configuration import TerraformerConfig
 from summarizer.model.layers.attention import AttentionState, LSHAttention, SelfAttention
+from summarizer.model.layers.dropout import dropout
 from summarizer.model.layers.reversible import ReversibleStack
 from summarizer.model.layers.sparse import DenseFF, MultiplicativeDense, SparseFF
 
@@ -443,7 +444,7 @@ class TokenEmbedding(nn.Module):
         """ids: (B, T) -> (B, T, D); positions start at `offset`."""
         x = self.token(ids) * self.scale
         x = x + sinusoidal_positions(ids.shape[1], x.shape[-1], offset, x.device, x.dtype)
-        return F.dropout(x, p=self.dropout, training=self.training)
+        return dropout(x, self.dropout, self.training)
 
 
 def sinusoidal_positions(
@@ -475,7 +476,7 @@ class Residual(nn.Module):
         """x: (B, L, D), key_mask: (B, L) -> (B, L, D)."""
         h = self.norm(x)
         h = self.sublayer(h, key_mask) if self.takes_mask else self.sublayer(h)
-        return F.dropout(h, p=self.dropout, training=self.training)
+        return dropout(h, self.dropout, self.training)
 
     def prefill(
         self, x: torch.Tensor, key_mask: torch.Tensor

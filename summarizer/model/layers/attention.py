@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from summarizer.model.layers.dropout import dropout as drop
 from summarizer.model.layers.sparse import SparseQKV
 
 # Logit for masked keys (padding, future, chunks out of range) and for a token's own key.
@@ -305,7 +306,7 @@ def full_attention(
     if mask_self:
         logits = logits.masked_fill(pos[:, None] == pos[None, :], SELF_MASK_VALUE)
     logits = logits.masked_fill(~visible, MASK_VALUE)
-    probs = F.dropout(logits.softmax(dim=-1), p=dropout, training=dropout > 0)
+    probs = drop(logits.softmax(dim=-1), dropout, dropout > 0)
     return probs @ v
 
 
@@ -466,7 +467,7 @@ class LSHAttention(nn.Module):
         weights = (logits - top).clamp_(min=EXP_FLOOR).exp_()
         total = weights.sum(dim=-1, keepdim=True)
         lse = top + total.log()  # (B, H, R, n, c, 1)
-        weights = F.dropout(weights, p=dropout, training=dropout > 0)
+        weights = drop(weights, dropout, dropout > 0)
         out = ((weights @ vals) / total).view(b, h, r, p, d)
 
         # Back to positions, then weight each round by its share of the total mass.

@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from summarizer.model.layers.dropout import dropout
+
 
 class MultiplicativeDense(nn.Module):
     """A dense-like layer with d_in * (S + M) weights instead of d_in * d_out (trax FactoredDense).
@@ -248,7 +250,7 @@ class SparseFF(nn.Module):
     def dense_forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """All F units computed, then masked. mask: (..., K, N)."""
         h = F.relu(x @ self.w1.t()) * mask.flatten(-2)  # (..., F)
-        h = F.dropout(h, p=self.dropout, training=self.training)
+        h = dropout(h, self.dropout, self.training)
         return h @ self.w2 + self.b2
 
     def select_forward(
@@ -323,5 +325,5 @@ class DenseFF(nn.Module):
         self.dropout = dropout
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = F.dropout(F.relu(self.w1(x)), p=self.dropout, training=self.training)
+        h = dropout(F.relu(self.w1(x)), self.dropout, self.training)
         return self.w2(h)
