@@ -192,10 +192,14 @@ def markdown(results: list[dict], args: argparse.Namespace) -> str:
         "",
         "![validation log-perplexity against step](parity.png)",
     ]
-    notes = [r for r in results if r.get("note")]
+    notes: dict[tuple[int, str], list[str]] = {}  # (size, note) -> the variants it is about
+    for r in results:
+        if r.get("note"):
+            notes.setdefault((r["d_model"], r["note"]), []).append(r["variant"])
     if notes:
         lines.append("")
-        lines += [f"- d_model {r['d_model']} {r['variant']}: {r['note']}" for r in notes]
+        for (size, note), variants in notes.items():
+            lines.append(f"- d_model {size} ({', '.join(variants)}): {note}")
     unfinished = [r for r in results if last_step(r) < args.steps]
     if unfinished:
         names = ", ".join(f"d_model {r['d_model']} {r['variant']}" for r in unfinished)
@@ -223,10 +227,11 @@ def plot(results: list[dict], path: Path) -> None:
                 ax.plot(
                     steps,
                     losses,
-                    marker=".",
+                    marker="." if len(steps) > 1 else "o",  # a lone stored point shows
                     label=f"{r['variant']} ({r['parameters'] / 1e6:.1f}M)",
                 )
-        ax.set_title(f"d_model {size}")
+        noted = any(r.get("note") for r in results if r["d_model"] == size)
+        ax.set_title(f"d_model {size}" + (" (see the notes in RESULTS.md)" if noted else ""))
         ax.set_xlabel("training step")
         ax.set_ylabel("validation log-perplexity (nats / token)")
         ax.grid(alpha=0.3)
