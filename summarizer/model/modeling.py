@@ -478,6 +478,10 @@ class Residual(nn.Module):
         h = self.sublayer(h, key_mask) if self.takes_mask else self.sublayer(h)
         return dropout(h, self.dropout, self.training)
 
+    def silence_(self) -> None:
+        """F = 0 from now until trained: this step only swaps the two streams."""
+        self.sublayer.silence_()
+
     def prefill(
         self, x: torch.Tensor, key_mask: torch.Tensor
     ) -> tuple[torch.Tensor, AttentionState | None]:

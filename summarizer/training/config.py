@@ -17,6 +17,7 @@ from typing import Any, get_type_hints
 
 from summarizer.model import sizing
 from summarizer.model.configuration import INPUT_SELECTIONS, PRESETS, TerraformerConfig
+from summarizer.paths import is_model_dir
 from summarizer.salience import is_salience_dir
 
 
@@ -29,6 +30,10 @@ class ModelSection:
     preset: str = "small"  # one of summarizer.model.configuration.PRESETS
     dense: bool = False  # the parameter-matched dense twin instead of the Terraformer
     overrides: dict = field(default_factory=dict)  # any TerraformerConfig setting
+    # A trained model folder (save_pretrained) to start from instead of random weights; the
+    # new model may add layers at the end of the encoder and the decoder, which start silent
+    # (summarizer/model/growth.py). Ignored when --resume finds a checkpoint.
+    init_from: str = ""
 
 
 @dataclass
@@ -203,6 +208,10 @@ def validate(config: RunConfig) -> None:
         sizing.preset(m.preset, dense=m.dense, **m.overrides)
     except ValueError as error:
         raise ConfigError(f"[model]: {error}") from error
+    if m.init_from and not is_model_dir(Path(m.init_from)):
+        raise ConfigError(
+            f"model.init_from {m.init_from!r} is not a model folder (config.json and weights)"
+        )
     if not d.train:
         raise ConfigError("data.train is empty: list at least one data file, folder or dataset")
     for key in ("max_input_tokens", "max_target_tokens"):

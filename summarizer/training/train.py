@@ -35,6 +35,7 @@ from tqdm import tqdm
 
 from data.dataset import load_documents, tokenize_documents
 from eval.rouge import rouge_f1
+from summarizer.model.growth import GrowthError, grow_from
 from summarizer.model.modeling import IGNORE_INDEX, TerraformerForConditionalGeneration
 from summarizer.model.tokenizer import load_tokenizer, save_tokenizer, train_tokenizer
 from summarizer.paths import write_atomically
@@ -156,6 +157,8 @@ class Trainer:
         set_seed(settings.seed)  # same initial weights in every process
         model_config = self.config.model_config(len(self.tokenizer))
         self.model = TerraformerForConditionalGeneration(model_config).to(self.device)
+        if self.config.model.init_from:  # a checkpoint found by --resume replaces these
+            self.grow(Path(self.config.model.init_from))
         self.optimizer = build_optimizer(self.model, self.config.optim)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, functools.partial(lr_factor, self.config.optim, settings.steps)
@@ -406,6 +409,16 @@ class Trainer:
             prune_checkpoints(root, self.settings.keep_checkpoints)
         self.dist.barrier()
         return final
+
+    def grow(self, source: Path) -> None:
+        """Start from the trained model in `source`, deeper by the layers this config adds."""
+        trained = TerraformerForConditionalGeneration.from_pretrained(source)
+        try:
+            added = grow_from(self.model, trained)
+        except GrowthError as error:
+            raise ConfigError(f"model.init_from {str(source)!r}: {error}") from error
+        if self.dist.is_main:
+            log.info("started from %s, adding %s silent steps", source, added)
 
     def restore(self) -> None:
         root = self.out_dir / CHECKPOINTS

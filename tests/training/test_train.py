@@ -19,7 +19,7 @@ from summarizer.cli import main
 from summarizer.model import TerraformerForConditionalGeneration
 from summarizer.model.tokenizer import load_tokenizer
 from summarizer.paths import REPO_ROOT
-from summarizer.training.config import load_run_config
+from summarizer.training.config import ConfigError, load_run_config
 from summarizer.training.train import TrainingDiverged, epoch_batches, train
 from tests.cohan_fixtures import write_cohan
 
@@ -233,3 +233,22 @@ def test_auto_precision_is_bf16_where_the_hardware_computes_it(tmp_path, data, m
     assert losses(tmp_path / "native-True")[0] == pytest.approx(
         losses(tmp_path / "native-False")[0], rel=0.02
     )
+
+
+def test_a_run_can_start_from_a_trained_model_with_more_layers(tmp_path, data):
+    base = [*data, "train.steps=1", "train.eval_every=0", "train.rouge_docs=0"]
+    base += ["train.save_every=1"]
+    source = train(load_run_config("configs/tiny.toml", base), tmp_path / "source")
+    folder = source.final_checkpoint
+    sets = [*base, f'data.tokenizer="{folder}"', f'model.init_from="{folder}"']
+    sets += ["model.overrides.n_encoder_layers=3", "optim.lr=1e-9"]  # a step that moves nothing
+    grown = train(load_run_config("configs/tiny.toml", sets), tmp_path / "grown")
+    before = load_file(folder / "model.safetensors")
+    after = load_file(grown.final_checkpoint / "model.safetensors")
+    assert all(torch.allclose(after[k], before[k], atol=1e-6) for k in before)
+    new = {k: v for k, v in after.items() if k not in before}
+    assert new and {k.split(".")[3] for k in new} == {"4", "5"}  # encoder steps 4 and 5
+    assert all(v.abs().max() < 1e-6 for k, v in new.items() if k.endswith(("w2", "b2")))
+
+    with pytest.raises(ConfigError, match="is not a model folder"):
+        load_run_config("configs/tiny.toml", [*data, f'model.init_from="{tmp_path}"'])

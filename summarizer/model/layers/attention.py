@@ -64,6 +64,15 @@ class SelfAttention(nn.Module):
             self.qkv = DenseQKV(d_model, shared_qk=self.shared_qk)
             self.out = nn.Linear(d_model, d_model)
 
+    @torch.no_grad()
+    def silence_(self) -> None:
+        """Output zeros for every input from now until trained: the output projection is
+        zeroed, or with Sparse QKV (which has none) the value convolution, so every position
+        averages zero vectors."""
+        last = self.out if self.out is not None else self.qkv.v_conv
+        last.weight.zero_()
+        last.bias.zero_()
+
     def forward(self, x: torch.Tensor, key_mask: torch.Tensor) -> torch.Tensor:
         """x: (B, T, D), key_mask: (B, T) bool -> (B, T, D)."""
         q, k, v = self.qkv(x)  # (B, T, D) each; k is q when shared

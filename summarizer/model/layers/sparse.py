@@ -221,6 +221,12 @@ class SparseFF(nn.Module):
         nn.init.normal_(self.controller_up, std=self.d_lowrank**-0.5)
         nn.init.zeros_(self.controller_bias)
 
+    @torch.no_grad()
+    def silence_(self) -> None:
+        """Output zeros for every input from now until trained (W2 and b2 zeroed)."""
+        self.w2.zero_()
+        self.b2.zero_()
+
     def controller_logits(self, x: torch.Tensor) -> torch.Tensor:
         """x: (..., D) -> unit scores (..., K, N)."""
         low = (x @ self.controller_down).flatten(0, -2)  # (tokens, d_lowrank)
@@ -327,3 +333,9 @@ class DenseFF(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = dropout(F.relu(self.w1(x)), self.dropout, self.training)
         return self.w2(h)
+
+    @torch.no_grad()
+    def silence_(self) -> None:
+        """Output zeros for every input from now until trained (W2 and b2 zeroed)."""
+        self.w2.weight.zero_()
+        self.w2.bias.zero_()
