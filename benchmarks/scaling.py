@@ -5,6 +5,10 @@ at every preset that fits in memory and for one decoder block at the paper's lar
     python -m benchmarks.scaling [--presets small base medium-800m] [--blocks 800M 17B]
         [--threads 1 2] [--input-lens 256 512] [--repeats 3] [--json PATH] [--report DIR]
 
+A report keeps every row it has written in DIR/scaling.json: a run that measures some models
+or blocks replaces theirs and keeps the others', each row dated, so one model can be measured
+again without the hour the whole table takes.
+
 Whole models are timed through `generate()` as `benchmarks.decode` times them (greedy, cached,
 EOS suppressed; the median gap between steps after the prefill). Each preset gives three
 variants: the dense twin, "+both" (Sparse FF and Sparse QKV, dense output layer, full
@@ -25,6 +29,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import torch
@@ -36,6 +41,7 @@ from summarizer.model.modeling import TerraformerDecoder
 from summarizer.model.sizing import FULL_ATTENTION, count_parameters, dense_twin, variant
 
 DENSE, BOTH, BOTH_OUT = "dense", "+both", "+both + sparse output"
+STORED = "scaling.json"  # the rows a report keeps beside its RESULTS.md
 
 
 @dataclass(frozen=True)
@@ -167,6 +173,7 @@ def measure(
             del model
             gc.collect()
     rows = []
+    today = date.today().isoformat()
     for (label, n_threads, input_len), all_ms in times.items():
         dense = statistics.median(times[(DENSE, n_threads, input_len)])
         ms = statistics.median(all_ms)
@@ -181,9 +188,25 @@ def measure(
                 "ms_per_token": ms,
                 "speedup_vs_dense": dense / ms,
                 "all_ms": all_ms,
+                "measured": today,
             }
         )
     return rows
+
+
+def merge_stored(rows: list[dict], path: Path) -> list[dict]:
+    """`rows` with the rows stored in `path` (a report's scaling.json) merged in: a model or
+    block measured now replaces all of its stored rows (its speed-ups are against a dense twin
+    timed in the same run); the others are kept. Whole models first, then blocks, each from
+    the smallest."""
+    stored = json.loads(path.read_text())["rows"] if path.is_file() else []
+    measured = {(r["kind"], r["name"]) for r in rows}
+    merged = [r for r in stored if (r["kind"], r["name"]) not in measured] + rows
+    size = {}
+    for r in merged:
+        key = (r["kind"], r["name"])
+        size[key] = min(size.get(key, r["parameters"]), r["parameters"])
+    return sorted(merged, key=lambda r: (r["kind"] != "model", size[(r["kind"], r["name"])]))
 
 
 def parameters(kind: str, config: TerraformerConfig) -> int:
@@ -196,14 +219,15 @@ def parameters(kind: str, config: TerraformerConfig) -> int:
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| kind | model | variant | parameters | threads | input | ms/token | vs dense |",
-        "|---|---|---|---|---|---|---|---|",
+        "| kind | model | variant | parameters | threads | input | ms/token | vs dense "
+        "| measured |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['kind']} | {r['name']} | {r['variant']} | {r['parameters'] / 1e6:,.1f}M | "
             f"{r['threads']} | {r['input_len']} | {r['ms_per_token']:.2f} | "
-            f"{r['speedup_vs_dense']:.2f}x |"
+            f"{r['speedup_vs_dense']:.2f}x | {r.get('measured', '–')} |"
         )
     return "\n".join(lines)
 
@@ -259,6 +283,7 @@ def markdown(rows: list[dict], settings: dict) -> str:
     """The RESULTS.md section: the command, the method, the table and the plot."""
     threads = " ".join(map(str, settings["threads"]))
     lens = " ".join(map(str, settings["input_lens"]))
+    measured = " ".join(settings["presets"] + [name for name, _ in settings["blocks"]])
     command = (
         f"python -m benchmarks.scaling --threads {threads} --input-lens {lens} "
         f"--repeats {settings['repeats']} --report benchmarks"
@@ -266,8 +291,10 @@ def markdown(rows: list[dict], settings: dict) -> str:
     lines = [
         "# Decoding speed-up against model size",
         "",
-        f"Written by `{command}`. Unbatched decoding, milliseconds per generated token after "
-        "the encoder pass and the prefill, random weights, median of "
+        f"Written by `{command}`, which measures every preset and block shape; its last run "
+        f"measured {measured}, and the other rows are kept from earlier runs "
+        f"(`benchmarks/{STORED}`, dated). Unbatched decoding, milliseconds per generated "
+        "token after the encoder pass and the prefill, random weights, median of "
         f"{settings['repeats']} interleaved repetitions. Whole models go through `generate()` "
         "(greedy, cached); a block is one decoder block (two attention sublayers and a FF) "
         'stepped directly over a cache of the input length. "+both" is Sparse FF + Sparse '
@@ -334,8 +361,11 @@ def main(argv: list[str] | None = None) -> int:
         report["paper"] = {"models": PAPER_MODELS, "blocks": PAPER_BLOCKS}
         Path(args.json).write_text(json.dumps(report, indent=2))
     if args.report:
-        plot(rows, Path(args.report) / "scaling.png")
-        write_section(Path(args.report), markdown(rows, vars(args)))
+        folder = Path(args.report)
+        rows = merge_stored(rows, folder / STORED)
+        (folder / STORED).write_text(json.dumps({"rows": rows}, indent=1) + "\n")
+        plot(rows, folder / "scaling.png")
+        write_section(folder, markdown(rows, vars(args)))
     return 0
 
 

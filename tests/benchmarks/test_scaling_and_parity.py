@@ -38,6 +38,33 @@ def test_scaling_times_every_variant_and_setting(tmp_path):
     assert (tmp_path / "scaling.png").stat().st_size > 0
 
 
+def test_a_report_keeps_the_rows_of_what_it_did_not_measure_again(tmp_path):
+    def row(kind, name, variant, parameters, ms, measured):
+        return {
+            "kind": kind,
+            "name": name,
+            "variant": variant,
+            "parameters": parameters,
+            "threads": 1,
+            "input_len": 16,
+            "ms_per_token": ms,
+            "measured": measured,
+        }
+
+    old_model = [
+        row("model", "m", "dense", 100, 4.0, "old"),
+        row("model", "m", "+both", 99, 2.0, "old"),
+    ]
+    old_block = [row("block", "b", "dense", 10, 1.0, "old")]
+    (tmp_path / scaling.STORED).write_text(json.dumps({"rows": old_block + old_model}))
+    new_model = [row("model", "m", "dense", 100, 5.0, "new")]
+    small_model = [row("model", "s", "dense", 50, 1.0, "new")]
+
+    merged = scaling.merge_stored(new_model + small_model, tmp_path / scaling.STORED)
+    # the model measured again loses every old row; the block is kept; models first, smallest first
+    assert merged == small_model + new_model + old_block
+
+
 def test_a_block_spec_must_name_a_paper_model_or_give_five_numbers():
     assert scaling.parse_block("17B")[1] == scaling.BLOCK_SHAPES["17B"]
     assert scaling.parse_block("64:256:4:8:4")[1].d_ff == 256
