@@ -294,9 +294,10 @@ def markdown(rows: list[dict], settings: dict) -> str:
         f"Written by `{command}`, which measures every preset and block shape; its last run "
         f"measured {measured}, and the other rows are kept from earlier runs "
         f"(`benchmarks/{STORED}`, dated). Unbatched decoding, milliseconds per generated "
-        "token after the encoder pass and the prefill, random weights, median of "
-        f"{settings['repeats']} interleaved repetitions. Whole models go through `generate()` "
-        "(greedy, cached); a block is one decoder block (two attention sublayers and a FF) "
+        "token after the encoder pass and the prefill, random weights, median of interleaved "
+        f"repetitions ({settings['repeats']} in the last run). Whole models go through "
+        "`generate()` (greedy, cached); a block is one decoder block (two attention sublayers "
+        "and a FF) "
         'stepped directly over a cache of the input length. "+both" is Sparse FF + Sparse '
         'QKV with full attention and a dense output layer; "+both + sparse output" adds the '
         "multiplicative output layer (medium-800m as configured). Every dense twin has the "
