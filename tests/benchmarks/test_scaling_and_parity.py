@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from benchmarks import parity, scaling
+from benchmarks import parity, scaling, sparse_ff_probe
 from summarizer.model.sizing import VARIANT_NAMES, count_parameters, paper_variants
 from summarizer.paths import REPO_ROOT
 from tests.cohan_fixtures import write_cohan
@@ -148,3 +148,27 @@ def test_an_unfinished_parity_run_is_compared_with_dense_at_its_own_step():
     [dense_row, both_row] = parity.report(results).splitlines()[2:]
     assert dense_row.endswith("| 1.0000 | – |")
     assert both_row.endswith("| 2.2000 | +10.00% |")
+
+
+def test_the_sparse_ff_probe_scores_a_parity_run_both_ways_and_counts_its_units(tmp_path):
+    train = write_cohan(tmp_path / "train.jsonl", 12, seed=1)
+    val = write_cohan(tmp_path / "val.jsonl", 4, seed=2)
+    out = tmp_path / "runs"
+    argv = ["--out", str(out), "--sizes", "16", "--steps", "3", "--eval-every", "3"]
+    argv += ["--batch-size", "2", "--val-docs", "2", "--input-tokens", "32", "--target-tokens"]
+    argv += ["8", "--threads", "1", "--train", str(train), "--validation", str(val)]
+    argv += ["--tokenizer", str(REPO_ROOT / "checkpoints" / "default"), "--lr", "3e-2"]
+    assert parity.main([*argv, "--variants", "+sparse FF"]) == 0
+    run = out / "d16" / "sparse-FF"
+    before = {p: p.stat().st_mtime for p in run.rglob("*")}
+
+    result = sparse_ff_probe.probe(run)
+    logged = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])["val_loss"]
+    assert abs(result["val_loss_argmax"] - logged) < 1e-3 * logged  # as the run scored it
+    assert abs(result["val_loss_soft_mask"] - result["val_loss_argmax"]) > 1e-6  # the other mask
+    assert len(result["layers"]) == 4  # parity models have 2 + 2 layers, a Sparse FF in each
+    for layer in result["layers"]:
+        n = layer["units_per_block"]
+        assert layer["tokens"] > 0
+        assert 1 <= layer["used_per_block"] <= n and 1 <= layer["pick_perplexity"] <= n
+    assert {p: p.stat().st_mtime for p in run.rglob("*")} == before  # the run is not touched
