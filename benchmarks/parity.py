@@ -3,13 +3,15 @@
 (the paper's claim that sparse layers reach dense perplexity at the same parameter count).
 
     python -m benchmarks.parity --out ../runs/parity [--sizes 128 256] [--steps 2000]
-        [--json PATH] [--report DIR]
+        [--variants dense "+sparse FF" ...] [--ff-sparsity N] [--json PATH] [--report DIR]
 
 Every run trains on the same papers in the same order (same seed) with the same optimizer, and
 is validated on the same papers; only the architecture differs. Each (size, variant) run lives
 in OUT/d{size}/{variant} with its checkpoints, so rerunning the command continues unfinished
 runs and only reads finished ones. Log-perplexity is the validation loss in nats per token
-(no label smoothing).
+(no label smoothing). `--ff-sparsity N` trains the variants with Sparse FF at another block
+size, in OUT/d{size}-N{n}, named "<variant> (N = n)"; variants without it are the same runs
+as always.
 
 `--report DIR` also keeps every curve it reports in DIR/parity.json, and reads that file back:
 a curve outlives its run folder (runs live outside the repository, on machines that may not
@@ -55,14 +57,16 @@ ARCHITECTURE = (
 )
 
 
-def base_config(d_model: int, vocab_size: int) -> TerraformerConfig:
+def base_config(d_model: int, vocab_size: int, ff_sparsity: int = 0) -> TerraformerConfig:
     """The full Terraformer at one size: the `small` preset's sparsity settings (N = 32, S = 4,
-    output-layer modules 4) and shape ratios, 2 + 2 layers. LSH chunks of 32 in 8 buckets suit
-    256-token inputs (with chunks of 64, bucket padding made LSH cost more than full attention:
-    2.3x the Terraformer's step time). Activations are stored (`reversible=False`): the same
-    arithmetic, fewer recomputations."""
+    output-layer modules 4; `ff_sparsity` sets another N) and shape ratios, 2 + 2 layers. LSH
+    chunks of 32 in 8 buckets suit 256-token inputs (with chunks of 64, bucket padding made LSH
+    cost more than full attention: 2.3x the Terraformer's step time). Activations are stored
+    (`reversible=False`): the same arithmetic, fewer recomputations."""
+    extra = {"ff_sparsity": ff_sparsity} if ff_sparsity else {}
     return TerraformerConfig.preset(
         "small",
+        **extra,
         vocab_size=vocab_size,
         d_model=d_model,
         d_ff=8 * d_model,
@@ -269,6 +273,13 @@ def main(argv: list[str] | None = None) -> int:
         default=[str(DATA / "arxiv" / "val.jsonl.gz"), str(DATA / "pubmed" / "val.jsonl.gz")],
     )
     parser.add_argument("--tokenizer", default=str(REPO_ROOT / "checkpoints" / "default"))
+    parser.add_argument(
+        "--ff-sparsity",
+        type=int,
+        default=0,
+        help="Sparse FF block size N for the variants that have Sparse FF (default: 32); "
+        "they train in d<size>-N<n> and are reported as '<variant> (N = n)', beside dense",
+    )
     parser.add_argument("--report-only", action="store_true", help="train nothing; report")
     parser.add_argument("--json", help="also write the curves here")
     parser.add_argument(
@@ -283,10 +294,15 @@ def main(argv: list[str] | None = None) -> int:
     vocab = len(load_tokenizer(args.tokenizer))
     vocab = -(-vocab // 8) * 8  # as the trainer rounds it (8 is a multiple of the 4 modules)
     results = []
+    default_n = base_config(args.sizes[0], vocab).ff_sparsity
     for size in args.sizes:
-        configs = paper_variants(base_config(size, vocab))
+        configs = paper_variants(base_config(size, vocab, args.ff_sparsity))
         for name in args.variants:
-            run_dir = Path(args.out) / f"d{size}" / name.strip("+").replace(" ", "-")
+            # Only variants with Sparse FF depend on N: the others keep their runs and names.
+            n = configs[name].ff_sparsity
+            other_n = args.ff_sparsity not in (0, default_n) and n
+            folder = f"d{size}-N{n}" if other_n else f"d{size}"
+            run_dir = Path(args.out) / folder / name.strip("+").replace(" ", "-")
             if not args.report_only and not finished(run_dir, args.steps):
                 settings = run_settings(args, configs[name])
                 run_dir.mkdir(parents=True, exist_ok=True)
@@ -296,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
             results.append(
                 {
                     "d_model": size,
-                    "variant": name,
+                    "variant": f"{name} (N = {n})" if other_n else name,
                     "parameters": count_parameters(configs[name]),
                     "curve": validation_curve(run_dir),
                 }

@@ -172,3 +172,26 @@ def test_the_sparse_ff_probe_scores_a_parity_run_both_ways_and_counts_its_units(
         assert layer["tokens"] > 0
         assert 1 <= layer["used_per_block"] <= n and 1 <= layer["pick_perplexity"] <= n
     assert {p: p.stat().st_mtime for p in run.rglob("*")} == before  # the run is not touched
+
+
+def test_another_sparse_ff_block_size_trains_beside_the_same_dense_run(tmp_path):
+    train = write_cohan(tmp_path / "train.jsonl", 12, seed=1)
+    val = write_cohan(tmp_path / "val.jsonl", 4, seed=2)
+    out = tmp_path / "runs"
+    argv = ["--out", str(out), "--sizes", "16", "--steps", "2", "--eval-every", "2"]
+    argv += ["--batch-size", "2", "--val-docs", "2", "--input-tokens", "32", "--target-tokens"]
+    argv += ["8", "--threads", "1", "--train", str(train), "--validation", str(val)]
+    argv += ["--tokenizer", str(REPO_ROOT / "checkpoints" / "default")]
+    report = tmp_path / "curves.json"
+    variants = ["--variants", "dense", "+sparse FF", "--json", str(report)]
+    assert parity.main([*argv, *variants, "--ff-sparsity", "4"]) == 0
+
+    results = json.loads(report.read_text())["results"]
+    assert [r["variant"] for r in results] == ["dense", "+sparse FF (N = 4)"]
+    # dense does not depend on N: its run is the plain one, which other N's runs share
+    assert (out / "d16" / "dense" / "summary.json").is_file()
+    settings = json.loads((out / "d16-N4" / "sparse-FF" / "run.json").read_text())
+    assert settings["model"]["overrides"]["ff_sparsity"] == 4
+    assert not (out / "d16" / "sparse-FF").exists()
+    assert "| 16 | +sparse FF (N = 4) |" in parity.report(results)
+    assert "| – |" not in parity.report(results).splitlines()[-1]  # compared with dense
