@@ -37,8 +37,8 @@ def newest_checkpoint(run: Path) -> Path:
 
 
 def scorer(run: Path, scratch: Path) -> Trainer:
-    """A Trainer of the run's own settings whose model is its newest checkpoint (it reads no
-    training papers and trains nothing)."""
+    """A Trainer of the run's own settings whose model is its newest checkpoint. It trains
+    nothing, so it reads only one training paper of each source (a Trainer needs some)."""
     settings = json.loads((run / "run.json").read_text())
     settings["model"]["init_from"] = str(newest_checkpoint(run))
     settings["data"]["limit_train"] = 1
