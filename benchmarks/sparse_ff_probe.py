@@ -26,21 +26,19 @@ import torch
 
 from summarizer.model.layers.sparse import SparseFF
 from summarizer.training.config import from_dict
+from summarizer.training.export import checkpoints_of
 from summarizer.training.train import Distributed, Trainer
-
-
-def newest_checkpoint(run: Path) -> Path:
-    steps = sorted((run / "checkpoints").glob("step-*"))
-    if not steps:
-        raise SystemExit(f"{run} has no checkpoints/step-* folder: is it a parity run folder?")
-    return steps[-1]
 
 
 def scorer(run: Path, scratch: Path) -> Trainer:
     """A Trainer of the run's own settings whose model is its newest checkpoint. It trains
     nothing, so it reads only one training paper of each source (a Trainer needs some)."""
     settings = json.loads((run / "run.json").read_text())
-    settings["model"]["init_from"] = str(newest_checkpoint(run))
+    try:
+        newest = checkpoints_of(run)[-1]
+    except FileNotFoundError as error:
+        raise SystemExit(f"{error}: is it a parity run folder?") from None
+    settings["model"]["init_from"] = str(newest)
     settings["data"]["limit_train"] = 1
     settings["train"]["rouge_docs"] = 0
     return Trainer(

@@ -76,14 +76,21 @@ def test_a_block_spec_must_name_a_paper_model_or_give_five_numbers():
         raise AssertionError("a malformed block spec was accepted")
 
 
-def test_parity_trains_every_variant_on_the_same_papers_and_resumes(tmp_path):
+def tiny_parity_argv(tmp_path, steps: int, eval_every: int) -> list[str]:
+    """`benchmarks.parity` arguments for d_model 16 runs on 12 + 4 fixture papers, into
+    tmp_path/runs."""
     train = write_cohan(tmp_path / "train.jsonl", 12, seed=1)
     val = write_cohan(tmp_path / "val.jsonl", 4, seed=2)
+    argv = ["--out", str(tmp_path / "runs"), "--sizes", "16", "--steps", str(steps)]
+    argv += ["--eval-every", str(eval_every), "--batch-size", "2", "--val-docs", "2"]
+    argv += ["--input-tokens", "32", "--target-tokens", "8", "--threads", "1"]
+    argv += ["--train", str(train), "--validation", str(val)]
+    return [*argv, "--tokenizer", str(REPO_ROOT / "checkpoints" / "default")]
+
+
+def test_parity_trains_every_variant_on_the_same_papers_and_resumes(tmp_path):
     out = tmp_path / "runs"
-    argv = ["--out", str(out), "--sizes", "16", "--steps", "2", "--eval-every", "1"]
-    argv += ["--batch-size", "2", "--val-docs", "2", "--input-tokens", "32"]
-    argv += ["--target-tokens", "8", "--threads", "1", "--train", str(train)]
-    argv += ["--validation", str(val), "--tokenizer", str(REPO_ROOT / "checkpoints" / "default")]
+    argv = tiny_parity_argv(tmp_path, steps=2, eval_every=1)
     report = tmp_path / "curves.json"
     # a curve a report stored for another size, whose run folder is gone
     kept = {"d_model": 8, "variant": "dense", "parameters": 5, "curve": [[2, 7.5]], "note": "old"}
@@ -151,15 +158,9 @@ def test_an_unfinished_parity_run_is_compared_with_dense_at_its_own_step():
 
 
 def test_the_sparse_ff_probe_scores_a_parity_run_both_ways_and_counts_its_units(tmp_path):
-    train = write_cohan(tmp_path / "train.jsonl", 12, seed=1)
-    val = write_cohan(tmp_path / "val.jsonl", 4, seed=2)
-    out = tmp_path / "runs"
-    argv = ["--out", str(out), "--sizes", "16", "--steps", "3", "--eval-every", "3"]
-    argv += ["--batch-size", "2", "--val-docs", "2", "--input-tokens", "32", "--target-tokens"]
-    argv += ["8", "--threads", "1", "--train", str(train), "--validation", str(val)]
-    argv += ["--tokenizer", str(REPO_ROOT / "checkpoints" / "default"), "--lr", "3e-2"]
-    assert parity.main([*argv, "--variants", "+sparse FF"]) == 0
-    run = out / "d16" / "sparse-FF"
+    argv = tiny_parity_argv(tmp_path, steps=3, eval_every=3)
+    assert parity.main([*argv, "--lr", "3e-2", "--variants", "+sparse FF"]) == 0
+    run = tmp_path / "runs" / "d16" / "sparse-FF"
     before = {p: p.stat().st_mtime for p in run.rglob("*")}
 
     result = sparse_ff_probe.probe(run)
@@ -175,13 +176,8 @@ def test_the_sparse_ff_probe_scores_a_parity_run_both_ways_and_counts_its_units(
 
 
 def test_another_sparse_ff_block_size_trains_beside_the_same_dense_run(tmp_path):
-    train = write_cohan(tmp_path / "train.jsonl", 12, seed=1)
-    val = write_cohan(tmp_path / "val.jsonl", 4, seed=2)
     out = tmp_path / "runs"
-    argv = ["--out", str(out), "--sizes", "16", "--steps", "2", "--eval-every", "2"]
-    argv += ["--batch-size", "2", "--val-docs", "2", "--input-tokens", "32", "--target-tokens"]
-    argv += ["8", "--threads", "1", "--train", str(train), "--validation", str(val)]
-    argv += ["--tokenizer", str(REPO_ROOT / "checkpoints" / "default")]
+    argv = tiny_parity_argv(tmp_path, steps=2, eval_every=2)
     report = tmp_path / "curves.json"
     variants = ["--variants", "dense", "+sparse FF", "--json", str(report)]
     assert parity.main([*argv, *variants, "--ff-sparsity", "4"]) == 0
