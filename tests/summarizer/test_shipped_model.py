@@ -88,10 +88,10 @@ def test_shipped_weights_give_the_recorded_logits():
         logits = model(input_ids=ids, decoder_input_ids=targets).logits
     expected = torch.tensor(
         [
-            [-11.5637, -11.9065, -13.7584, -11.5481],
-            [-10.6298, -11.1322, -8.8801, -10.5272],
-            [-13.4911, -10.7214, -12.2737, -13.4214],
+            [-10.9877, -11.7938, -14.3630, -10.9511],
+            [-10.5152, -10.9726, -10.2287, -10.4358],
+            [-13.2083, -10.9348, -12.2558, -13.1915],
         ]
     )
     torch.testing.assert_close(logits[0, :3, :4], expected, atol=2e-3, rtol=0)
-    assert logits[0].argmax(-1).tolist() == [402, 13503, 5, 13900, 8342, 10327]
+    assert logits[0].argmax(-1).tolist() == [2387, 1990, 2784, 14297, 11121, 7945]
