@@ -136,7 +136,9 @@ def settings_controls(
 ) -> tuple[GenerationSettings, bool, bool]:
     """The sidebar: summary type (of the `modes` the model offers), length, per-section and
     LexRank switches, advanced decoding settings, starting from the model's own defaults."""
-    default_length = defaults.length if defaults.length in LENGTHS else "medium"
+    # The named lengths, and the model's own when it is none of them, so that the page starts
+    # where the API and the batch command do (e.g. a model exported with 224 new tokens).
+    lengths = [*LENGTHS, *([] if defaults.length in LENGTHS else [defaults.length])]
     with st.sidebar:
         st.header("Settings")
         mode = st.segmented_control(
@@ -152,12 +154,12 @@ def settings_controls(
         )
         length = st.segmented_control(
             "Summary length",
-            list(LENGTHS),
-            default=default_length,
+            lengths,
+            default=defaults.length,
             required=True,
-            format_func=str.capitalize,
+            format_func=length_label,
             key="length",
-            help=", ".join(f"{name}: up to {n} tokens" for name, n in LENGTHS.items()),
+            help=", ".join(f"{length_label(v)}: up to {LENGTHS.get(v, v)} tokens" for v in lengths),
         )
         per_section = st.toggle(
             "Summarize each section too", key="per_section", help="Slower: one summary a section."
@@ -209,7 +211,7 @@ def settings_controls(
                 value=None,
                 step=16,
                 key="max_new_tokens",
-                placeholder=f"from the length: {LENGTHS[length]}",
+                placeholder=f"from the length: {LENGTHS.get(length, length)}",
                 help="Overrides the summary length when set.",
             )
     settings = GenerationSettings(
@@ -223,6 +225,11 @@ def settings_controls(
         paper_words=paper_words,
     )
     return settings, per_section, lexrank
+
+
+def length_label(length: str | int) -> str:
+    """A length as the page names it: "Medium", or "224 tokens" for a model's own."""
+    return length.capitalize() if isinstance(length, str) else f"{length} tokens"
 
 
 def model_slider(label: str, low, high, model_value, **options):

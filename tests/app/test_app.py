@@ -193,6 +193,23 @@ def test_settings_change_the_request(fake):
     assert fake.instances[-1].calls[-1]["settings"].length == 64
 
 
+def test_the_length_starts_at_the_models_own_even_when_it_has_no_name(fake, monkeypatch):
+    """A model exported with 224 new tokens (not short, medium or long) is offered that length
+    and starts there, as the API and the batch command do."""
+    monkeypatch.setattr(FakeSummarizer, "defaults", GenerationSettings(length=224))
+    st.cache_resource.clear()
+    app = start()
+    control = app.segmented_control(key="length")
+    assert control.options == ["Short", "Medium", "Long", "224 tokens"]
+    assert control.value == 224
+    app.text_area(key="pasted_text").input(PAPER)
+    summarize(app)
+    assert fake.instances[-1].calls[-1]["settings"].length == 224
+    app.segmented_control(key="length").set_value("short")
+    summarize(app)
+    assert fake.instances[-1].calls[-1]["settings"].length == "short"
+
+
 def test_summary_type_offers_key_sentences_only_with_a_salience_model(fake, monkeypatch):
     app = start()
     assert app.segmented_control(key="mode").options == ["Written by the model"]
