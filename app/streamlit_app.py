@@ -25,7 +25,7 @@ from data.ingest import MAX_BYTES, PASTED, Document, IngestError, read_pasted
 from summarizer import api
 from summarizer.api import SummaryResult
 from summarizer.paths import MODEL_ENV_VAR, default_model_dir, is_model_dir
-from summarizer.settings import LENGTHS, GenerationSettings
+from summarizer.settings import LENGTHS, GenerationSettings, length_tokens
 from summarizer.sources import as_html
 
 log = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ def settings_controls(
             required=True,
             format_func=length_label,
             key="length",
-            help=", ".join(f"{length_label(v)}: up to {LENGTHS.get(v, v)} tokens" for v in lengths),
+            help=", ".join(f"{length_label(v)}: up to {length_tokens(v)} tokens" for v in lengths),
         )
         per_section = st.toggle(
             "Summarize each section too", key="per_section", help="Slower: one summary a section."
@@ -211,7 +211,7 @@ def settings_controls(
                 value=None,
                 step=16,
                 key="max_new_tokens",
-                placeholder=f"from the length: {LENGTHS.get(length, length)}",
+                placeholder=f"from the length: {length_tokens(length)}",
                 help="Overrides the summary length when set.",
             )
     settings = GenerationSettings(

@@ -24,6 +24,12 @@ log = logging.getLogger(__name__)
 # Summary lengths users pick by name, as the most new tokens the decoder may write.
 LENGTHS = {"short": 96, "medium": 160, "long": 256}
 
+
+def length_tokens(length: str | int) -> int:
+    """The most new tokens of a length: a name in LENGTHS, or a number of tokens."""
+    return LENGTHS[length] if isinstance(length, str) else length
+
+
 # How a summary is made: written by the Terraformer, or the paper's own key sentences.
 MODES = ("abstractive", "extractive")
 # Extractive summaries' word budgets for the named lengths: about as many words as the decoder
@@ -75,9 +81,7 @@ class GenerationSettings:
 
     @property
     def max_new_tokens(self) -> int:
-        if isinstance(self.length, str):
-            return LENGTHS[self.length]
-        return self.length
+        return length_tokens(self.length)
 
     @property
     def max_words(self) -> int:
