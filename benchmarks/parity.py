@@ -294,14 +294,14 @@ def main(argv: list[str] | None = None) -> int:
     vocab = len(load_tokenizer(args.tokenizer))
     vocab = -(-vocab // 8) * 8  # as the trainer rounds it (8 is a multiple of the 4 modules)
     results = []
-    default_n = base_config(args.sizes[0], vocab).ff_sparsity
+    other_n = args.ff_sparsity not in (0, base_config(args.sizes[0], vocab).ff_sparsity)
     for size in args.sizes:
         configs = paper_variants(base_config(size, vocab, args.ff_sparsity))
         for name in args.variants:
             # Only variants with Sparse FF depend on N: the others keep their runs and names.
             n = configs[name].ff_sparsity
-            other_n = args.ff_sparsity not in (0, default_n) and n
-            folder = f"d{size}-N{n}" if other_n else f"d{size}"
+            renamed = other_n and n > 0
+            folder = f"d{size}-N{n}" if renamed else f"d{size}"
             run_dir = Path(args.out) / folder / name.strip("+").replace(" ", "-")
             if not args.report_only and not finished(run_dir, args.steps):
                 settings = run_settings(args, configs[name])
@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
             results.append(
                 {
                     "d_model": size,
-                    "variant": f"{name} (N = {n})" if other_n else name,
+                    "variant": f"{name} (N = {n})" if renamed else name,
                     "parameters": count_parameters(configs[name]),
                     "curve": validation_curve(run_dir),
                 }
