@@ -75,6 +75,9 @@ class PaperWords(LogitsProcessor):
         self.max_length = max_length
         self.text_ids = torch.tensor([i for i, piece in enumerate(pieces) if piece])
         self.top_k, self.wide_k = top_k, wide_k
+        # fits() of each (tail, piece, last) asked so far: most steps start a new word (tail
+        # ""), and the beams share their tails, so the same questions come back every step.
+        self._fits: dict[tuple[str, str, bool], bool] = {}
 
     @classmethod
     def for_paper(
@@ -117,6 +120,14 @@ class PaperWords(LogitsProcessor):
                 return False
         return True
 
+    def fits_once(self, tail: str, piece: str, last: bool) -> bool:
+        """`fits`, each question answered once."""
+        key = (tail, piece, last)
+        answer = self._fits.get(key)
+        if answer is None:
+            answer = self._fits[key] = self.fits(tail, piece, last)
+        return answer
+
     def trim(self, text: str) -> str:
         """`text` without the words at its end that are not allowed (one the length cut)."""
         for _ in range(TAIL_TOKENS):
@@ -133,7 +144,7 @@ class PaperWords(LogitsProcessor):
             tail = _TAIL.search(written).group()
             for k in (self.top_k, self.wide_k):
                 candidates = scores[row].topk(min(k, scores.shape[-1])).indices.tolist()
-                banned = [t for t in candidates if not self.fits(tail, self.pieces[t], last)]
+                banned = [t for t in candidates if not self.fits_once(tail, self.pieces[t], last)]
                 if len(banned) < len(candidates):
                     scores[row, banned] = float("-inf")
                     break

@@ -241,8 +241,9 @@ def test_reordering_the_cache_moves_only_what_differs_and_all_of_it_across_input
         return full.logits[:, -1]
 
     within = [1, 0, 2]  # beams of the first input swap: encoder positions stay
+    fork = [0, 0, 2]  # beam 1 continues beam 0, which keeps its own row; row 2 stays
     across = [2, 2, 0]  # rows take another input's state: everything moves
-    for rows in (within, across):
+    for rows in (within, fork, across):
         torch.testing.assert_close(decode(rows), expected(rows), atol=1e-4, rtol=1e-4)
 
 

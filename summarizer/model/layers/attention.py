@@ -262,12 +262,15 @@ class Appendable:
     def move_rows(self, rows: torch.Tensor, start: int = 0) -> Appendable:
         """Row r takes the values of row rows[r] (dimension 0), at positions from `start` on:
         the caller knows that the earlier positions are equal in both. Moves them in place
-        when start > 0; otherwise returns a new tensor."""
+        when start > 0, and only the rows that change (most beams keep their own row from
+        one step to the next); otherwise returns a new tensor."""
         if start <= 0:
             return Appendable(self.value.index_select(0, rows), self.dim)
         if self.length > start:
-            part = self.buffer.narrow(self.dim, start, self.length - start)
-            part.copy_(part.index_select(0, rows))
+            moved = (rows != torch.arange(rows.numel(), device=rows.device)).nonzero().flatten()
+            if moved.numel():
+                part = self.buffer.narrow(self.dim, start, self.length - start)
+                part.index_copy_(0, moved, part.index_select(0, rows[moved]))
         return self
 
 
