@@ -474,10 +474,19 @@ def load(source: str | os.PathLike | bytes | Document, name: str | None = None) 
     if isinstance(source, bytes | os.PathLike):
         return read_document(source, name)
     if isinstance(source, str):
-        if "\n" not in source and len(source) < 1024 and Path(source).is_file():
-            return read_document(source, name)
-        return read_pasted(source)
+        return read_document(source, name) if names_a_file(source) else read_pasted(source)
     raise TypeError(f"Cannot summarize a {type(source).__name__}; pass text, a path or bytes")
+
+
+def names_a_file(text: str) -> bool:
+    """Whether `text` is the path of an existing file: one line, not too long, and a name the
+    system accepts (a pasted line of 256+ characters without a "/" is not: ENAMETOOLONG)."""
+    if "\n" in text or len(text) >= 1024:
+        return False
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):  # a name too long, or one holding a NUL
+        return False
 
 
 def extractive_summary(

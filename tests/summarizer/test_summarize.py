@@ -347,6 +347,15 @@ def test_input_without_sentences_is_refused_with_a_clear_message(summarizer, tex
         summarizer.salience = salience
 
 
+def test_a_long_pasted_line_is_text_not_a_path(summarizer):
+    """One line of 256+ characters without a "/" is no file name the system accepts
+    (ENAMETOOLONG); it used to escape as an OSError instead of being summarized."""
+    line = "Sparse layers are fast on long inputs and they save memory. " * 6
+    assert len(line) > 300 and "/" not in line
+    result = summarizer.summarize(line, GREEDY)
+    assert result.kind == "text" and result.input_tokens > 0
+
+
 def test_text_without_sentence_ends_still_respects_the_length(summarizer):
     words = " ".join(f"term{i % 50} data" for i in range(4000))  # 8,000 words, no full stop
     salience = summarizer.salience
