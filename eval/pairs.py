@@ -2,7 +2,7 @@
 sentence that holds most of it, for training the Terraformer to rewrite one key sentence in
 the style of an abstract.
 
-    python -m data.pairs ../shared/data/arxiv/train.jsonl.gz ../shared/data/pubmed/train.jsonl.gz \\
+    python -m eval.pairs ../shared/data/arxiv/train.jsonl.gz ../shared/data/pubmed/train.jsonl.gz \\
         --out ../runs/pairs/train.jsonl.gz [--min-recall 0.5]
 
 "Holds most of it": the article sentence with the highest ROUGE-L recall of the abstract

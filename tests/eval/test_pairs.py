@@ -3,7 +3,7 @@ import json
 import pytest
 
 from data.dataset import load_documents
-from data.pairs import lcs_length, main, sentence_pairs
+from eval.pairs import lcs_length, main, sentence_pairs
 from tests.cohan_fixtures import write_cohan
 
 ARTICLE = (
