@@ -49,16 +49,18 @@ FILE_TYPES = ["pdf", "txt", "md", "tex"]
 TAB_PASTE, TAB_UPLOAD = "Paste text", "Upload a file"
 LEXRANK_WORDS = 150
 EMPTY_SUMMARY = "(The model wrote an empty summary. Try a longer length or other settings.)"
-STAGES = ("read", "extract", "wait", "encode", "generate")  # the timed stages, in order
+STAGES = ("read", "extract", "wait", "encode", "generate", "rewrite")  # timed stages, in order
 # The progress bar moves at most this often (seconds): each move is a message to the browser,
 # and one a token made the page several times slower than the API on a 2-core machine.
 PROGRESS_EVERY = 0.25
 MODE_LABELS = {
     "extractive": "Key sentences",
+    "rewritten": "Key sentences, rewritten",
     "abstractive": "Written by the model",
 }
 MODE_CAPTIONS = {
     "extractive": "key sentences of the paper, picked by the salience model",
+    "rewritten": "key sentences of the paper, each rewritten by the Terraformer",
     "abstractive": "written by the Terraformer",
 }
 
@@ -149,8 +151,9 @@ def settings_controls(
             format_func=MODE_LABELS.get,
             key="mode",
             help="Key sentences: the paper's own most salient sentences (the better summary by "
-            "ROUGE on our validation papers). Written by the model: new text from the "
-            "Terraformer's decoder.",
+            "ROUGE on our validation papers). Rewritten: each key sentence written again, "
+            "shorter, by a Terraformer trained to rewrite sentences (where the model has one). "
+            "Written by the model: new text from the Terraformer's decoder.",
         )
         length = st.segmented_control(
             "Summary length",
@@ -327,6 +330,9 @@ def progress_reporter(status, bar, every: float = PROGRESS_EVERY):
         elif stage == "generate":
             text = f"Writing the summary: {done} / {total} tokens"
             show("Writing the summary…", fraction, text, force=done >= total)
+        elif stage == "rewrite":  # all the sentences at once: the bar only starts and ends
+            text = f"Rewriting {total} key sentences…"
+            show("Rewriting the key sentences…", fraction, text, force=True)
         elif stage == "sections":
             text = f"Summarizing sections: {done} / {total}"
             show("Summarizing the sections…", fraction, text, force=done >= total)
@@ -519,7 +525,7 @@ def main() -> None:
         st.error(f"The model in `{model_dir}` could not be loaded: {error}")
         return
 
-    modes = ["extractive", "abstractive"] if summarizer.salience is not None else ["abstractive"]
+    modes = summarizer.modes
     settings, per_section, lexrank = settings_controls(summarizer.defaults, modes)
     active, text, uploaded = input_controls(summarizer.max_input_tokens, "extractive" in modes)
     if st.button("Summarize", type="primary", key="summarize", icon=":material/summarize:"):

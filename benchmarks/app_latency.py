@@ -1,7 +1,7 @@
 """The web page against the API: time and server memory for one paper, in a real browser.
 
     python -m benchmarks.app_latency [--model DIR] [--words 6000] [--repeats 3]
-        [--mode abstractive|extractive] [--upload FILE | --pdf-mb N] [--json PATH]
+        [--mode abstractive|extractive|rewritten] [--upload FILE | --pdf-mb N] [--json PATH]
 
 Starts `streamlit run app/streamlit_app.py` on a free port (the shipped model unless --model),
 opens it in headless Chromium (Playwright; Debian's /usr/bin/chromium), uploads the paper that
@@ -42,12 +42,12 @@ from pathlib import Path
 
 import torch
 
+from app.streamlit_app import MODE_LABELS  # the page's names of the modes, clicked by name
 from benchmarks.paper_latency import VAL, typical_paper
 from summarizer.api import THREADS_ENV_VAR, Summarizer, serving_threads
 from summarizer.paths import REPO_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
-MODE_LABELS = {"abstractive": "Written by the model", "extractive": "Key sentences"}
 TOOK = re.compile(r"Took ([\d.]+) s[^\n]*")
 
 

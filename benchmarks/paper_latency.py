@@ -1,7 +1,7 @@
 """End-to-end time to summarize one typical paper with the default model.
 
     python -m benchmarks.paper_latency [--model DIR] [--words 6000] [--repeats 3]
-        [--mode abstractive|extractive] [--json PATH]
+        [--mode abstractive|extractive|rewritten] [--json PATH]
 
 Takes the first arXiv validation paper with at least `--words` words, cut to that many and
 written as Markdown with its section headings (what a user would upload), then times loading
@@ -23,6 +23,7 @@ from pathlib import Path
 from data.cohan import open_text
 from summarizer.api import Summarizer
 from summarizer.paths import REPO_ROOT
+from summarizer.settings import MODES
 
 VAL = REPO_ROOT.parent / "shared" / "data" / "arxiv" / "val.jsonl.gz"
 
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=str(VAL))
     parser.add_argument("--words", type=int, default=6000)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--mode", default=None, choices=["abstractive", "extractive"])
+    parser.add_argument("--mode", default=None, choices=MODES)
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
 
@@ -64,7 +65,11 @@ def main(argv: list[str] | None = None) -> int:
         paper.write_text(typical_paper(Path(args.data), args.words))
         mode = args.mode or summarizer.defaults.mode
         runs = [summarizer.summarize(paper, mode=mode) for _ in range(args.repeats)]
-    stages = [k for k in ("read", "extract", "encode", "generate", "total") if k in runs[0].seconds]
+    stages = [
+        k
+        for k in ("read", "extract", "encode", "generate", "rewrite", "total")
+        if k in runs[0].seconds
+    ]
     medians = {k: statistics.median(r.seconds[k] for r in runs) for k in stages}
     last = runs[-1]
     print(f"model load (once): {load_s:.2f} s")

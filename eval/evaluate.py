@@ -32,7 +32,13 @@ from eval.rouge import ROUGE_TYPES, bootstrap_ci, rouge_per_document
 from summarizer.api import Summarizer
 from summarizer.extractive import BASELINES
 from summarizer.salience import SalienceModel, is_salience_dir
-from summarizer.settings import DECODING, GenerationSettings, read_model_settings
+from summarizer.settings import (
+    DECODING,
+    MODES,
+    WORDS_PER_TOKEN,
+    GenerationSettings,
+    read_model_settings,
+)
 from summarizer.sources import find_sources, paper_passages
 
 log = logging.getLogger(__name__)
@@ -51,11 +57,12 @@ class EvalSettings:
     checkpoint: str | None = None
     baseline: str | None = None  # lead | lexrank | textrank | oracle
     limit: int = 0
-    max_words: int = 0  # extractive systems' word budget; 0 = median reference length
+    # Key sentences' word budget (extractive and rewritten); 0 = median reference length
+    max_words: int = 0
     max_input_tokens: int = 0  # 0 = the length the model was trained on
     # A checkpoint's mode and decoding; None: the checkpoint's own default, as the Summarizer
     # would use it (its generation_config.json; see summarizer.settings.read_model_settings).
-    mode: str | None = None  # abstractive | extractive (its salience model)
+    mode: str | None = None  # abstractive | extractive (its salience model) | rewritten
     max_new_tokens: int | None = None
     min_new_tokens: int | None = None
     num_beams: int | None = None
@@ -72,7 +79,9 @@ class EvalSettings:
     def system(self) -> str:
         if self.baseline:
             return f"baseline:{self.baseline}"
-        return f"checkpoint:{self.checkpoint}" + (" (extractive)" if self.extractive else "")
+        return f"checkpoint:{self.checkpoint}" + (
+            f" ({self.mode})" if self.mode in ("extractive", "rewritten") else ""
+        )
 
     @property
     def extractive(self) -> bool:
@@ -98,8 +107,8 @@ def evaluate(settings: EvalSettings) -> dict:
     write the metrics and report. Returns the metrics."""
     if bool(settings.checkpoint) == bool(settings.baseline):
         raise ValueError("Give exactly one of --checkpoint and --baseline")
-    if settings.mode not in (None, "abstractive", "extractive"):
-        raise ValueError(f"mode must be abstractive or extractive, got {settings.mode!r}")
+    if settings.mode not in (None, *MODES):
+        raise ValueError(f"mode must be one of {list(MODES)}, got {settings.mode!r}")
     if settings.baseline and settings.baseline not in (*BASELINES, "oracle"):
         raise ValueError(
             f"Unknown baseline {settings.baseline!r}; choose from {[*BASELINES, 'oracle']}"
@@ -206,7 +215,10 @@ def make_system(settings: EvalSettings, budget: int):
     # The summary a user of the Summarizer gets: the same input selection, decoding, readable
     # text and spelling; only the settings come from this run.
     summarizer = Summarizer.from_pretrained(settings.checkpoint)
-    generation = replace(settings.generation(GenerationSettings()), mode="abstractive")
+    mode = "rewritten" if settings.mode == "rewritten" else "abstractive"
+    generation = replace(settings.generation(GenerationSettings()), mode=mode)
+    if mode == "rewritten":  # key sentences for the budget the extractive systems get
+        generation = replace(generation, length=round(budget / WORDS_PER_TOKEN))
     generation.validate()
 
     def write(article: str, reference: str) -> str:

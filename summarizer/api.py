@@ -7,9 +7,11 @@
 One `Summarizer` may be shared by many threads (the web app's sessions): generation is
 serialized by a lock, everything else is per call.
 
-Two modes: "abstractive" (the Terraformer writes the summary) and "extractive" (the model
-folder's salience model picks the paper's most salient sentences; see summarizer/salience.py).
-A model folder's generation_config names its default mode (`summary_mode`).
+Three modes: "abstractive" (the Terraformer writes the summary), "extractive" (the model
+folder's salience model picks the paper's most salient sentences; see summarizer/salience.py)
+and "rewritten" (those sentences, each written again by the folder's sentence rewriter; see
+summarizer/rewriter.py). A model folder's generation_config names its default mode
+(`summary_mode`).
 
 Documents longer than the model's input limit are shortened section by section (see
 `select_input`), and the result says how; nothing is cut silently.
@@ -17,12 +19,13 @@ Documents longer than the model's input limit are shortened section by section (
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -33,8 +36,15 @@ from data.ingest import Document, IngestError, Section, read_document, read_past
 from summarizer.extractive import lexrank
 from summarizer.model.modeling import TerraformerForConditionalGeneration
 from summarizer.model.tokenizer import load_tokenizer
-from summarizer.paths import MODEL_ENV_VAR, default_model_dir, is_model_dir
+from summarizer.paths import (
+    MODEL_ENV_VAR,
+    REWRITER_DIR,
+    default_model_dir,
+    is_model_dir,
+    is_rewriter_dir,
+)
 from summarizer.readable import readable, with_source_spelling
+from summarizer.rewriter import PICK_FACTOR, Rewriter
 from summarizer.salience import SalienceModel, is_salience_dir
 from summarizer.selection import InputSelector, Selection
 from summarizer.settings import (
@@ -61,7 +71,8 @@ LEXRANK_MAX_SENTENCES = 2000
 THREADS_ENV_VAR = "SUMMARIZER_THREADS"  # see serving_threads
 # progress(stage, done, total): stage is "read", "extract" (key sentences), "wait" (another
 # caller is using the model; reported only then), "encode", "generate" (done = tokens written
-# so far, total = the most it may write) or "sections" (done = sections summarized).
+# so far, total = the most it may write), "rewrite" (done = key sentences rewritten, total =
+# those picked) or "sections" (done = sections summarized).
 Progress = Callable[[str, int, int], None]
 
 # A model folder's measured conditioning gap (written by `python -m benchmarks.conditioning
@@ -206,13 +217,17 @@ class Summarizer:
         tokenizer,
         defaults: GenerationSettings | None = None,
         salience: SalienceModel | None = None,
+        rewriter: Rewriter | None = None,
     ):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.defaults = defaults or GenerationSettings()
         self.salience = salience.eval() if salience is not None else None
-        # Measured conditioning gap of the model (None: never measured); see CONDITIONING_FILE.
+        self.rewriter = rewriter
+        # Measured conditioning gaps of the model and the rewriter (None: never measured); see
+        # CONDITIONING_FILE.
         self.conditioning_gap: float | None = None
+        self.rewriter_gap: float | None = None
         self.max_input_tokens: int = model.config.max_input_tokens
         self.selector = InputSelector(tokenizer, self.max_input_tokens)
         if model.config.input_selection == "salient" and salience is None:
@@ -228,22 +243,35 @@ class Summarizer:
     def from_pretrained(cls, path: str | os.PathLike | None = None) -> Summarizer:
         """Load a `save_pretrained` directory; None means $SUMMARIZER_MODEL or the shipped
         default model. Defaults come from its generation_config.json; a salience model in
-        the folder (salience.safetensors) enables extractive summaries."""
+        the folder (salience.safetensors) enables extractive summaries, and with a sentence
+        rewriter beside it (a rewriter/ model folder) rewritten ones."""
         model_dir = find_model_dir(path)
         model = TerraformerForConditionalGeneration.from_pretrained(model_dir, dtype=torch.float32)
         tokenizer = load_tokenizer(model_dir)
         salience = SalienceModel.load(model_dir) if is_salience_dir(model_dir) else None
         defaults = read_model_settings(model_dir)
+        rewriter = Rewriter.load(model_dir) if is_rewriter_dir(model_dir) else None
         log.info("loaded %s (%d input tokens)", model_dir, model.config.max_input_tokens)
-        summarizer = cls(model, tokenizer, defaults, salience)
+        summarizer = cls(model, tokenizer, defaults, salience, rewriter)
         summarizer.conditioning_gap = read_conditioning_gap(model_dir)
+        if rewriter is not None:
+            summarizer.rewriter_gap = read_conditioning_gap(model_dir / REWRITER_DIR)
         return summarizer
 
     @property
-    def reads_its_input(self) -> bool:
-        """Whether written summaries were measured to depend on the paper."""
-        gap = self.conditioning_gap
-        return gap is not None and gap >= MIN_CONDITIONING_GAP
+    def modes(self) -> list[str]:
+        """The modes this model folder can summarize in."""
+        if self.salience is None:
+            return ["abstractive"]
+        return ["extractive", *(["rewritten"] if self.rewriter else []), "abstractive"]
+
+    def warning(self, mode: str) -> str:
+        """What a summary in `mode` must be shown with: EXPERIMENTAL for text written by a
+        model that was not measured to read its input."""
+        if mode == "extractive":
+            return ""
+        gap = self.rewriter_gap if mode == "rewritten" else self.conditioning_gap
+        return "" if measured_to_read(gap) else EXPERIMENTAL
 
     # ------------------------------------------------------------------ summarizing
     def summarize(
@@ -264,10 +292,16 @@ class Summarizer:
         Raises data.ingest.IngestError for unreadable input, ValueError for bad settings."""
         settings = replace(settings or self.defaults, **overrides)
         settings.validate()
-        if settings.mode == "extractive" and self.salience is None:
+        if settings.mode != "abstractive" and self.salience is None:
             raise ValueError(
-                "This model has no salience model, so it cannot write extractive summaries; "
-                "train one into its folder with python -m summarizer train-salience"
+                f"This model has no salience model, so it cannot write {settings.mode} "
+                "summaries; train one into its folder with python -m summarizer train-salience"
+            )
+        if settings.mode == "rewritten" and self.rewriter is None:
+            raise ValueError(
+                f"This model has no sentence rewriter (a {REWRITER_DIR}/ model folder beside "
+                "it), so it cannot write rewritten summaries; export one with python -m "
+                f"summarizer export --run RUN --out MODEL/{REWRITER_DIR}"
             )
         limit = max_input_tokens or self.max_input_tokens
         if limit < 16:
@@ -281,7 +315,7 @@ class Summarizer:
         if not has_something_to_summarize([p.model_text for p in paper]):
             raise IngestError(NOTHING_TO_SUMMARIZE.format(name=document.name))
         extractive = settings.mode == "extractive"
-        if extractive:  # picks from the whole paper
+        if settings.mode != "abstractive":  # picks from the whole paper
             total = self.count_tokens(document.model_text())
             selection = Selection("", total, total, "")
         else:
@@ -294,6 +328,8 @@ class Summarizer:
             sources, timing = self.extract(paper, settings.max_words)
             summary = "\n".join(s.sentence for s in sources)
             report("extract", 1, 1)
+        elif settings.mode == "rewritten":
+            summary, timing = self.rewrite(paper, settings, report)
         else:
             words = " ".join(p.model_text for p in paper)
             summary, timing = self.generate(selection.text, settings, report, limit, words)
@@ -326,7 +362,7 @@ class Summarizer:
             shortening=selection.shortening,
             seconds=seconds,
             section_summaries=sections,
-            warning="" if extractive or self.reads_its_input else EXPERIMENTAL,
+            warning=self.warning(settings.mode),
             sources=sources,
             paper=whole,
         )
@@ -343,6 +379,8 @@ class Summarizer:
             if settings.mode == "extractive":
                 sources, _ = self.extract(passages(document, [section]), short.max_words)
                 summary = "\n".join(s.sentence for s in sources)
+            elif settings.mode == "rewritten":
+                summary, _ = self.rewrite(passages(document, [section]), short, lambda *a: None)
             else:
                 selection = self.select_input(document, [section], limit)
                 words = document.model_text([section])
@@ -360,6 +398,42 @@ class Summarizer:
         sentences = [p.model_text for p in paper]
         chosen = self.salience.extract(sentences, max_words) if sentences else []
         return quoted_sources(chosen, paper), {"extract": time.perf_counter() - start}
+
+    def rewrite(
+        self, paper: list[Passage], settings: GenerationSettings, report: Progress
+    ) -> tuple[str, dict[str, float]]:
+        """The key sentences for PICK_FACTOR times the word budget, each written again by the
+        rewriter (rewrites are shorter than their sources); the readable summary and timings."""
+        report("extract", 0, 1)
+        start = time.perf_counter()
+        sentences = [p.model_text for p in paper]
+        budget = round(PICK_FACTOR * settings.max_words)
+        chosen = self.salience.extract(sentences, budget) if sentences else []
+        report("extract", 1, 1)
+        picked = time.perf_counter()
+        with self.model_turn(report) as waited:
+            report("rewrite", 0, len(chosen))
+            begun = time.perf_counter()
+            written = self.rewriter.rewrite(chosen, settings, paper=" ".join(sentences))
+            done = time.perf_counter()
+        report("rewrite", len(chosen), len(chosen))
+        timing = {"extract": picked - start, "rewrite": done - begun}
+        if waited >= 0.05:
+            timing = {"wait": waited, **timing}
+        return readable("\n".join(written)), timing
+
+    @contextlib.contextmanager
+    def model_turn(self, report: Progress) -> Iterator[float]:
+        """Hold the models for one caller at a time (generation is serialized), reporting
+        "wait" when another caller holds them; yields how long the wait took, in seconds."""
+        asked = time.perf_counter()
+        if not self._lock.acquire(blocking=False):
+            report("wait", 0, 1)
+            self._lock.acquire()
+        try:
+            yield time.perf_counter() - asked
+        finally:
+            self._lock.release()
 
     def generate(
         self,
@@ -384,12 +458,7 @@ class Summarizer:
             # The decoder's sequences start with one token, so they stop at 1 + max_new.
             constraint = PaperWords.for_paper(self._pieces, paper or text, 1 + max_new)
             processors.append(constraint)
-        waited = time.perf_counter()
-        if not self._lock.acquire(blocking=False):  # generation is one caller at a time
-            report("wait", 0, 1)
-            self._lock.acquire()
-        waited = time.perf_counter() - waited
-        try:
+        with self.model_turn(report) as waited:
             report("encode", 0, 1)
             t0 = time.perf_counter()
             with torch.inference_mode():
@@ -405,8 +474,6 @@ class Summarizer:
                     **settings.generate_kwargs(),
                 )
             t2 = time.perf_counter()
-        finally:
-            self._lock.release()
         written = out.shape[1] - 1  # minus the decoder start token
         report("generate", max_new, max_new)
         text = self.tokenizer.decode(out[0], skip_special_tokens=True)
@@ -442,6 +509,11 @@ class Summarizer:
             sentences = [p.model_text for p in paper]
             return self.selector.select_salient(sentences, self.salience, limit=limit)
         return self.selector.select_input(sections, limit)
+
+
+def measured_to_read(gap: float | None) -> bool:
+    """Whether a measured conditioning gap shows that a model reads its input."""
+    return gap is not None and gap >= MIN_CONDITIONING_GAP
 
 
 def read_conditioning_gap(model_dir: Path) -> float | None:

@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from data.ingest import IngestError, read_documents
 from summarizer.api import Summarizer, find_model_dir
-from summarizer.paths import write_atomically
+from summarizer.paths import REWRITER_DIR, is_rewriter_dir, write_atomically
 from summarizer.salience import is_salience_dir
 from summarizer.settings import DECODING, GenerationSettings
 
@@ -56,7 +56,7 @@ class BatchOptions:
     jobs: int = 1
     shard: tuple[int, int] = (0, 1)  # (index, count)
     length: str | int = "medium"
-    mode: str | None = None  # abstractive | extractive; None: the model's default
+    mode: str | None = None  # abstractive | extractive | rewritten; None: the model's default
     # settings.DECODING settings to change (num_beams, ...); None or absent: the model's own
     decoding: dict[str, Any] = field(default_factory=dict)
     per_section: bool = False
@@ -273,10 +273,16 @@ def run_batch(paths: list[str], options: BatchOptions) -> BatchReport:
     if not items:
         raise UsageError("nothing to summarize: no .pdf/.txt/.md/.tex/.jsonl files found")
     model_dir = find_model_dir(options.model)  # fail before loading it or starting workers
-    if options.mode == "extractive" and not is_salience_dir(model_dir):
+    if options.mode in ("extractive", "rewritten") and not is_salience_dir(model_dir):
         raise UsageError(
-            "--mode extractive: this model has no salience model (salience.safetensors); "
+            f"--mode {options.mode}: this model has no salience model (salience.safetensors); "
             "train one into its folder with python -m summarizer train-salience"
+        )
+    if options.mode == "rewritten" and not is_rewriter_dir(model_dir):
+        raise UsageError(
+            f"--mode rewritten: this model has no sentence rewriter (a {REWRITER_DIR}/ model "
+            f"folder); export one with python -m summarizer export --run RUN --out "
+            f"{model_dir / REWRITER_DIR}"
         )
     if options.jobs == 1:
         init_worker(options.model, torch.get_num_threads())

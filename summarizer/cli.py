@@ -98,8 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         "--mode",
         choices=MODES,
         default=None,
-        help="with --checkpoint: generate, or pick sentences with its salience model "
-        "(default: the model's)",
+        help="with --checkpoint: generate, pick sentences with its salience model, or pick "
+        "and rewrite them (default: the model's)",
     )
     evaluate_parser.add_argument("--limit", type=int, default=0, help="first N documents only")
     evaluate_parser.add_argument(
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         "--max-words",
         type=int,
         default=0,
-        help="extractive word budget (default: median reference)",
+        help="word budget of key sentences, as picked or rewritten (default: median reference)",
     )
     evaluate_parser.add_argument(
         "--max-input-tokens", type=int, default=0, help="default: what the model was trained on"
@@ -166,7 +166,8 @@ def add_summarize_parser(commands) -> None:
         "--mode",
         choices=MODES,
         default=None,
-        help="write new text, or pick the paper's most salient sentences (default: the model's)",
+        help="write new text, pick the paper's most salient sentences, or pick and rewrite "
+        "them (default: the model's)",
     )
     add_decoding_arguments(p)
     p.add_argument("--per-section", action="store_true", help="also summarize each section")

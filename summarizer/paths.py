@@ -8,6 +8,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_DIR = REPO_ROOT / "checkpoints" / "default"
 MODEL_ENV_VAR = "SUMMARIZER_MODEL"
+# A model folder's sentence rewriter (summarizer.rewriter): a model folder of its own inside it.
+REWRITER_DIR = "rewriter"
 
 
 def default_model_dir() -> Path:
@@ -18,6 +20,11 @@ def default_model_dir() -> Path:
 def is_model_dir(path: Path) -> bool:
     """True when `path` holds a model written by save_pretrained."""
     return (path / "config.json").is_file() and any(path.glob("*.safetensors"))
+
+
+def is_rewriter_dir(model_dir: str | os.PathLike) -> bool:
+    """True when a model folder holds a sentence rewriter."""
+    return is_model_dir(Path(model_dir) / REWRITER_DIR)
 
 
 def write_atomically(path: Path, text: str) -> None:

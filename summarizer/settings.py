@@ -30,8 +30,9 @@ def length_tokens(length: str | int) -> int:
     return LENGTHS[length] if isinstance(length, str) else length
 
 
-# How a summary is made: written by the Terraformer, or the paper's own key sentences.
-MODES = ("abstractive", "extractive")
+# How a summary is made: written by the Terraformer, the paper's own key sentences, or those
+# sentences each written again by a sentence rewriter (summarizer.rewriter).
+MODES = ("abstractive", "extractive", "rewritten")
 # Extractive summaries' word budgets for the named lengths: about as many words as the decoder
 # writes in LENGTHS tokens (Cohan-style text runs at ~0.75 words per token).
 WORDS_PER_TOKEN = 0.75
@@ -64,7 +65,8 @@ class GenerationSettings:
     (which extractive summaries ignore)."""
 
     length: str | int = "medium"  # a name in LENGTHS, or the most new tokens
-    mode: str = "abstractive"  # or "extractive": the paper's own most salient sentences
+    # or "extractive": the paper's own most salient sentences; "rewritten": those, rewritten
+    mode: str = "abstractive"
     num_beams: int = 4
     no_repeat_ngram_size: int = 3  # 0 = allow repeats
     length_penalty: float = 1.0  # > 1 favours longer beams
@@ -150,9 +152,10 @@ def read_model_settings(model_dir: str | Path) -> GenerationSettings:
     """The settings a model folder asks for: its generation_config.json (which `export`
     writes), including our `summary_mode` key (HF's GenerationConfig drops keys it does not
     know, so it is read from the file); "extractive" only when the folder has a salience
-    model."""
+    model, "rewritten" only when it has a sentence rewriter as well."""
     from transformers import GenerationConfig
 
+    from summarizer.paths import is_rewriter_dir
     from summarizer.salience import is_salience_dir
 
     model_dir = Path(model_dir)
@@ -160,7 +163,10 @@ def read_model_settings(model_dir: str | Path) -> GenerationSettings:
     saved = json.loads(path.read_text()) if path.is_file() else {}
     g = GenerationConfig(**saved)
     mode = saved.get(MODE_KEY) or "abstractive"
-    if mode not in MODES or (mode == "extractive" and not is_salience_dir(model_dir)):
+    available = mode == "abstractive" or (
+        is_salience_dir(model_dir) and (mode == "extractive" or is_rewriter_dir(model_dir))
+    )
+    if mode not in MODES or not available:
         log.warning("%s: default mode %r is not available; using abstractive", model_dir, mode)
         mode = "abstractive"
     named = {tokens: name for name, tokens in LENGTHS.items()}

@@ -16,6 +16,7 @@ import torch
 
 from summarizer.model.modeling import TerraformerForConditionalGeneration
 from summarizer.model.tokenizer import load_tokenizer, save_tokenizer
+from summarizer.paths import REWRITER_DIR, is_rewriter_dir
 from summarizer.salience import SalienceModel, is_salience_dir
 from summarizer.settings import GenerationSettings
 
@@ -30,7 +31,8 @@ class ExportSettings:
     out: Path
     average: int = 1  # average the weights of this many newest checkpoints
     dtype: str = "bfloat16"
-    # The model's default summaries ("extractive" needs a salience model in `out`).
+    # The model's default summaries ("extractive" needs a salience model in `out`, "rewritten"
+    # a sentence rewriter as well).
     generation: GenerationSettings = field(default_factory=GenerationSettings)
 
 
@@ -57,10 +59,15 @@ def export(settings: ExportSettings) -> Path:
     chosen = checkpoints_of(settings.run)[-settings.average :]
     # A model trained on the salience model's picks has that salience model beside it.
     salience = chosen[-1] if is_salience_dir(chosen[-1]) else None
-    if generation.mode == "extractive" and not (salience or is_salience_dir(settings.out)):
+    if generation.mode != "abstractive" and not (salience or is_salience_dir(settings.out)):
         raise ValueError(
-            f"--mode extractive: {settings.out} holds no salience model; write one there first "
-            f"with python -m summarizer train-salience --out {settings.out}"
+            f"--mode {generation.mode}: {settings.out} holds no salience model; write one there "
+            f"first with python -m summarizer train-salience --out {settings.out}"
+        )
+    if generation.mode == "rewritten" and not is_rewriter_dir(settings.out):
+        raise ValueError(
+            f"--mode rewritten: {settings.out} holds no sentence rewriter; export one there "
+            f"first with python -m summarizer export --run RUN --out {settings.out / REWRITER_DIR}"
         )
     model = TerraformerForConditionalGeneration.from_pretrained(chosen[-1]).eval()
     if len(chosen) > 1:
@@ -73,7 +80,7 @@ def export(settings: ExportSettings) -> Path:
     save_tokenizer(load_tokenizer(chosen[-1]), tmp)
     if salience is not None:
         SalienceModel.load(salience).save(tmp)
-    # Keep files that are not the model's, e.g. MODEL_CARD.md and a salience model.
+    # Keep files that are not the model's, e.g. MODEL_CARD.md, a salience model, a rewriter.
     if settings.out.exists():
         for extra in settings.out.iterdir():
             if not (tmp / extra.name).exists():

@@ -36,6 +36,8 @@ class FakeSummarizer:
     max_input_tokens = 4096
     defaults = GenerationSettings()
     salience = None  # no salience model: abstractive summaries only
+    rewriter = None  # no sentence rewriter: no rewritten key sentences
+    modes = api.Summarizer.modes  # the real rule, from the two above
     warning = ""
     instances: ClassVar[list[FakeSummarizer]] = []  # one per model load
 
@@ -210,7 +212,8 @@ def test_the_length_starts_at_the_models_own_even_when_it_has_no_name(fake, monk
     assert fake.instances[-1].calls[-1]["settings"].length == "short"
 
 
-def test_summary_type_offers_key_sentences_only_with_a_salience_model(fake, monkeypatch):
+def test_summary_types_follow_what_the_model_folder_holds(fake, monkeypatch):
+    """Key sentences with a salience model; rewritten ones with a sentence rewriter too."""
     app = start()
     assert app.segmented_control(key="mode").options == ["Written by the model"]
     assert not any("Key sentences come from" in c.value for c in app.caption)
@@ -231,6 +234,17 @@ def test_summary_type_offers_key_sentences_only_with_a_salience_model(fake, monk
     summarize(app)
     assert fake.instances[-1].calls[-1]["settings"].mode == "abstractive"
     assert any("written by the Terraformer" in m.value for m in app.markdown)
+
+    monkeypatch.setattr(FakeSummarizer, "rewriter", object())
+    st.cache_resource.clear()
+    app = start()
+    control = app.segmented_control(key="mode")
+    assert control.options == ["Key sentences", "Key sentences, rewritten", "Written by the model"]
+    app.text_area(key="pasted_text").input(PAPER)
+    control.set_value("rewritten")
+    summarize(app)
+    assert fake.instances[-1].calls[-1]["settings"].mode == "rewritten"
+    assert any("each rewritten by the Terraformer" in m.value for m in app.markdown)
 
 
 def test_upload_is_summarized_with_its_name(fake, tmp_path):

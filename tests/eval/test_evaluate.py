@@ -120,6 +120,25 @@ def test_checkpoint_extractive_run_uses_its_salience_model(tmp_path, data, capsy
         assert sum(len(s.split()) for s in chosen[:-1]) < 20  # the last may cross the budget
 
 
+def test_checkpoint_rewritten_run_rewrites_key_sentences_for_the_budget(tmp_path, data):
+    import shutil
+
+    from summarizer.paths import REWRITER_DIR
+    from summarizer.salience import SalienceModel
+    from tests.model_fixtures import save_tiny_model
+
+    checkpoint = save_tiny_model(tmp_path / "ckpt")
+    SalienceModel().save(checkpoint)
+    shutil.copytree(checkpoint, tmp_path / "rw")
+    shutil.move(tmp_path / "rw", checkpoint / REWRITER_DIR)
+    run = EvalSettings(data=str(data), out=str(tmp_path / "x"), checkpoint=str(checkpoint),
+                       mode="rewritten", max_words=30, num_beams=1, limit=2)  # fmt: skip
+    metrics = evaluate(run)
+    assert metrics["n"] == 2 and metrics["system"].endswith("(rewritten)")
+    rows = [json.loads(line) for line in (tmp_path / "x" / "predictions.jsonl").open()]
+    assert all(row["prediction"] for row in rows)
+
+
 def test_checkpoint_run_defaults_to_what_the_model_asks_for(tmp_path, data):
     from summarizer.salience import SalienceModel
     from tests.model_fixtures import save_tiny_model

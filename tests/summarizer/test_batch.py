@@ -161,6 +161,27 @@ def test_extractive_mode_picks_sentences_and_needs_a_salience_model(tmp_path, pa
     assert "Unreadable salience model" in capsys.readouterr().err
 
 
+def test_rewritten_mode_needs_a_rewriter_and_writes_one_line_a_key_sentence(
+    tmp_path, papers, capsys
+):
+    import shutil
+
+    from summarizer.paths import REWRITER_DIR
+    from summarizer.salience import SalienceModel
+
+    out = tmp_path / "out"
+    model = save_tiny_model(tmp_path / "model")
+    SalienceModel().save(model)
+    assert run(model, papers, "--out", out, "--mode", "rewritten") == 2
+    assert "no sentence rewriter" in capsys.readouterr().err
+    shutil.copytree(save_tiny_model(tmp_path / "rewriter"), model / REWRITER_DIR)
+    assert run(model, papers, "--out", out, "--mode", "rewritten", "--num-beams", "1") == 0
+    for row in rows(out):
+        assert row["status"] == "ok" and row["mode"] == "rewritten" and row["summary"]
+        assert row["warning"] == EXPERIMENTAL  # the rewriter's conditioning is not measured
+        assert [s["sentence"] for s in row["sources"]] == row["summary"].splitlines()
+
+
 def test_missing_path_and_bad_length_exit_2(model_dir, tmp_path, capsys):
     assert run(model_dir, tmp_path / "nowhere", "--out", tmp_path / "out") == 2
     assert "no such file or folder" in capsys.readouterr().err

@@ -1,5 +1,5 @@
-"""The model in checkpoints/default, as a user gets it: loads, has its salience model, and
-summarizes in both modes."""
+"""The model in checkpoints/default, as a user gets it: loads, has its salience model and
+sentence rewriter, and summarizes in every mode."""
 
 from __future__ import annotations
 
@@ -50,6 +50,22 @@ def test_shipped_model_also_writes_abstractive_summaries(shipped):
     result = shipped.summarize(PAPER, mode="abstractive", length=24)
     assert result.summary.strip() and "generate" in result.seconds
     assert result.summary not in PAPER  # new text, not a copied sentence
+
+
+def test_shipped_rewriter_rewrites_key_sentences_from_their_sources(shipped):
+    from summarizer.api import MIN_CONDITIONING_GAP
+    from summarizer.rewriter import PICK_FACTOR
+
+    assert shipped.modes == ["extractive", "rewritten", "abstractive"]
+    assert shipped.rewriter_gap >= MIN_CONDITIONING_GAP  # rewriter/conditioning.json
+    result = shipped.summarize(PAPER, mode="rewritten", length="short")
+    assert result.warning == "" and "rewrite" in result.seconds
+    picked = shipped.salience.extract(
+        split_sentences(cohan_style(PAPER)), round(PICK_FACTOR * 72)
+    )  # what "short" (72 words) hands the rewriter
+    lines = result.summary.splitlines()
+    assert lines and len(result.summary.split()) <= sum(len(s.split()) for s in picked)
+    assert all(s.supported for s in result.sources)  # each mostly its source's words
 
 
 def test_shipped_terraformer_reads_its_paper(tmp_path, monkeypatch):

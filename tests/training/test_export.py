@@ -88,3 +88,18 @@ def test_export_can_make_extractive_the_default_mode(tmp_path, capsys):
     assert main([*argv[:-1], "abstractive"]) == 0  # re-export keeps the salience model
     summarizer = Summarizer.from_pretrained(out)
     assert summarizer.defaults.mode == "abstractive" and summarizer.salience is not None
+
+
+def test_export_makes_rewritten_the_default_only_beside_a_rewriter(tmp_path, capsys):
+    from summarizer.paths import REWRITER_DIR
+
+    run, _, _ = fake_run(tmp_path)
+    out = tmp_path / "shipped"
+    argv = ["export", "--run", str(run), "--out", str(out), "--mode", "rewritten"]
+    SalienceModel().save(out)
+    assert main(argv) == 2
+    assert "no sentence rewriter" in capsys.readouterr().err
+    assert main(["export", "--run", str(run), "--out", str(out / REWRITER_DIR)]) == 0
+    assert main(argv) == 0
+    summarizer = Summarizer.from_pretrained(out)
+    assert summarizer.defaults.mode == "rewritten" and summarizer.rewriter is not None

@@ -1,0 +1,124 @@
+"""The rewritten mode: key sentences, each written again by a sentence rewriter."""
+
+import json
+import shutil
+
+import pytest
+
+from summarizer.api import CONDITIONING_FILE, EXPERIMENTAL, Summarizer
+from summarizer.paths import REWRITER_DIR, is_rewriter_dir
+from summarizer.rewriter import PICK_FACTOR, Rewriter
+from summarizer.settings import GenerationSettings, read_model_settings
+from tests.model_fixtures import salience_preferring, save_tiny_model, trained_tiny_model
+
+GREEDY = GenerationSettings(length=32, num_beams=1, no_repeat_ngram_size=0, mode="rewritten")
+# Eight sentences of 8 words; the salience model prefers those that say "sparse".
+PAPER = " ".join(
+    [
+        "Sparse layers are fast on long inputs.",
+        "Dense layers are slow on long inputs.",
+        "Sparse attention saves memory at every depth.",
+        "Our lab moved to a new building.",
+        "Sparse models train faster on small machines.",
+        "The weather was fine all week long.",
+        "Sparse decoding needs only a few rows.",
+        "We thank the reviewers for their comments.",
+    ]
+)
+
+
+class FirstWords:
+    """A rewriter that keeps the first three words of each sentence, and records its calls."""
+
+    def __init__(self):
+        self.calls = []
+
+    def rewrite(self, sentences, settings, paper=None):
+        self.calls.append(sentences)
+        return [" ".join(s.split()[:3]) + " ." for s in sentences]
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return trained_tiny_model()
+
+
+def test_each_key_sentence_is_rewritten_in_order(tiny):
+    model, tokenizer = tiny
+    rewriter = FirstWords()
+    summarizer = Summarizer(model, tokenizer, salience=salience_preferring("sparse"))
+    summarizer.rewriter = rewriter
+    stages = []
+    result = summarizer.summarize(PAPER, GREEDY, progress=lambda *s: stages.append(s))
+    # length 32 tokens -> 24 words of key sentences; x PICK_FACTOR = 36 words: 4 sentences
+    assert GREEDY.max_words == 24 and round(PICK_FACTOR * 24) == 36
+    assert rewriter.calls == [
+        [
+            "sparse layers are fast on long inputs .",
+            "sparse attention saves memory at every depth .",
+            "sparse models train faster on small machines .",
+            "sparse decoding needs only a few rows .",
+        ]
+    ]
+    assert result.summary.splitlines() == [
+        "Sparse layers are.",
+        "Sparse attention saves.",
+        "Sparse models train.",
+        "Sparse decoding needs.",
+    ]
+    # Each line's source is the key sentence it was written from.
+    assert [s.sources[0].text for s in result.sources] == [
+        "Sparse layers are fast on long inputs.",
+        "Sparse attention saves memory at every depth.",
+        "Sparse models train faster on small machines.",
+        "Sparse decoding needs only a few rows.",
+    ]
+    assert "rewrite" in result.seconds and "generate" not in result.seconds
+    assert ("rewrite", 0, 4) in stages and ("rewrite", 4, 4) in stages
+    assert result.warning == EXPERIMENTAL  # the rewriter's conditioning was never measured
+    summarizer.rewriter_gap = 3.0
+    assert summarizer.summarize(PAPER, GREEDY).warning == ""
+
+
+def test_the_rewriter_writes_each_sentence_of_a_padded_batch_from_that_sentence(tiny):
+    """The tiny model copies the opening of what it reads: a rewrite that read another row, or
+    its padding, would begin with another sentence's words."""
+    model, tokenizer = tiny
+    sentences = ["the model attention sparse layer .", "we show that decoding speed memory loss ."]
+    rewriter = Rewriter(model, tokenizer)
+    written = rewriter.rewrite(sentences, GREEDY)
+    assert written == [rewriter.rewrite([s], GREEDY)[0] for s in sentences]  # as if alone
+    for sentence, rewrite in zip(sentences, written, strict=True):
+        assert rewrite.split()[:3] == sentence.split()[:3]
+
+
+def test_without_a_rewriter_the_mode_says_how_to_get_one(tiny):
+    model, tokenizer = tiny
+    summarizer = Summarizer(model, tokenizer, salience=salience_preferring("sparse"))
+    assert summarizer.modes == ["extractive", "abstractive"]
+    with pytest.raises(ValueError, match="export --run RUN --out MODEL/rewriter"):
+        summarizer.summarize(PAPER, GREEDY)
+    with pytest.raises(ValueError, match="train-salience"):
+        Summarizer(model, tokenizer).summarize(PAPER, GREEDY)
+
+
+def test_a_model_folder_with_a_rewriter_offers_the_mode_and_may_default_to_it(tmp_path):
+    folder = save_tiny_model(tmp_path / "model")
+    salience_preferring("sparse").save(folder)
+    config = json.loads((folder / "generation_config.json").read_text())
+    (folder / "generation_config.json").write_text(
+        json.dumps({**config, "summary_mode": "rewritten"})
+    )
+    assert not is_rewriter_dir(folder)
+    assert read_model_settings(folder).mode == "abstractive"  # asked for, but not available
+    assert Summarizer.from_pretrained(folder).modes == ["extractive", "abstractive"]
+
+    shutil.copytree(folder, tmp_path / "rewriter")
+    shutil.move(tmp_path / "rewriter", folder / REWRITER_DIR)
+    (folder / REWRITER_DIR / CONDITIONING_FILE).write_text(json.dumps({"gap": 2.5}))
+    assert is_rewriter_dir(folder) and read_model_settings(folder).mode == "rewritten"
+    summarizer = Summarizer.from_pretrained(folder)
+    assert summarizer.modes == ["extractive", "rewritten", "abstractive"]
+    assert summarizer.rewriter_gap == 2.5 and summarizer.conditioning_gap is None
+    result = summarizer.summarize(PAPER, GREEDY)
+    assert result.summary and result.warning == ""  # the rewriter's gap, not the model's
