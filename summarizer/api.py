@@ -395,9 +395,13 @@ class Summarizer:
         """The salience model's pick of the paper's sentences: each readable, with itself as
         its source."""
         start = time.perf_counter()
-        sentences = [p.model_text for p in paper]
-        chosen = self.salience.extract(sentences, max_words) if sentences else []
+        chosen = self.key_sentences(paper, max_words)
         return quoted_sources(chosen, paper), {"extract": time.perf_counter() - start}
+
+    def key_sentences(self, paper: list[Passage], max_words: int) -> list[str]:
+        """The salience model's pick of the paper's sentences (their model text)."""
+        sentences = [p.model_text for p in paper]
+        return self.salience.extract(sentences, max_words) if sentences else []
 
     def rewrite(
         self, paper: list[Passage], settings: GenerationSettings, report: Progress
@@ -406,15 +410,14 @@ class Summarizer:
         rewriter (rewrites are shorter than their sources); the readable summary and timings."""
         report("extract", 0, 1)
         start = time.perf_counter()
-        sentences = [p.model_text for p in paper]
-        budget = round(PICK_FACTOR * settings.max_words)
-        chosen = self.salience.extract(sentences, budget) if sentences else []
+        chosen = self.key_sentences(paper, round(PICK_FACTOR * settings.max_words))
         report("extract", 1, 1)
         picked = time.perf_counter()
+        words = " ".join(p.model_text for p in paper)  # the words the rewrites may use
         with self.model_turn(report) as waited:
             report("rewrite", 0, len(chosen))
             begun = time.perf_counter()
-            written = self.rewriter.rewrite(chosen, settings, paper=" ".join(sentences))
+            written = self.rewriter.rewrite(chosen, settings, paper=words)
             done = time.perf_counter()
         report("rewrite", len(chosen), len(chosen))
         timing = {"extract": picked - start, "rewrite": done - begun}
