@@ -49,7 +49,6 @@ FILE_TYPES = ["pdf", "txt", "md", "tex"]
 TAB_PASTE, TAB_UPLOAD = "Paste text", "Upload a file"
 LEXRANK_WORDS = 150
 EMPTY_SUMMARY = "(The model wrote an empty summary. Try a longer length or other settings.)"
-STAGES = ("read", "extract", "wait", "encode", "generate", "rewrite")  # timed stages, in order
 # The progress bar moves at most this often (seconds): each move is a message to the browser,
 # and one a token made the page several times slower than the API on a 2-core machine.
 PROGRESS_EVERY = 0.25
@@ -111,7 +110,7 @@ def read_description(result: SummaryResult) -> str:
 def time_description(seconds: dict[str, float]) -> str:
     """'Took 3.2 s (read 0.1 s · encode 0.3 s · generate 2.8 s)'."""
     total = seconds.get("total", sum(seconds.values()))
-    stages = [f"{stage} {seconds[stage]:.1f} s" for stage in STAGES if stage in seconds]
+    stages = [f"{stage} {seconds[stage]:.1f} s" for stage in api.STAGES if stage in seconds]
     return f"Took {total:.1f} s" + (f" ({' · '.join(stages)})" if stages else "")
 
 

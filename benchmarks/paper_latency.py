@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from data.cohan import open_text
-from summarizer.api import Summarizer
+from summarizer.api import STAGES, Summarizer
 from summarizer.paths import REPO_ROOT
 from summarizer.settings import MODES
 
@@ -65,12 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         paper.write_text(typical_paper(Path(args.data), args.words))
         mode = args.mode or summarizer.defaults.mode
         runs = [summarizer.summarize(paper, mode=mode) for _ in range(args.repeats)]
-    stages = [
-        k
-        for k in ("read", "extract", "encode", "generate", "rewrite", "total")
-        if k in runs[0].seconds
-    ]
-    medians = {k: statistics.median(r.seconds[k] for r in runs) for k in stages}
+    stages = [k for k in (*STAGES, "total") if any(k in r.seconds for r in runs)]
+    medians = {k: statistics.median(r.seconds.get(k, 0.0) for r in runs) for k in stages}
     last = runs[-1]
     print(f"model load (once): {load_s:.2f} s")
     print(f"paper: {args.words} words, {last.input_tokens} tokens, model read "

@@ -31,7 +31,8 @@ from eval.oracle import oracle
 from eval.rouge import ROUGE_TYPES, bootstrap_ci, rouge_per_document
 from summarizer.api import Summarizer
 from summarizer.extractive import BASELINES
-from summarizer.salience import SalienceModel, is_salience_dir
+from summarizer.paths import is_salience_dir
+from summarizer.salience import SalienceModel
 from summarizer.settings import (
     DECODING,
     MODES,

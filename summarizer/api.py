@@ -42,14 +42,16 @@ from summarizer.paths import (
     default_model_dir,
     is_model_dir,
     is_rewriter_dir,
+    is_salience_dir,
 )
 from summarizer.readable import readable, with_source_spelling
 from summarizer.rewriter import PICK_FACTOR, Rewriter
-from summarizer.salience import SalienceModel, is_salience_dir
+from summarizer.salience import SalienceModel
 from summarizer.selection import InputSelector, Selection
 from summarizer.settings import (
     LENGTHS,
     GenerationSettings,
+    missing_for_mode,
     read_model_settings,
 )
 from summarizer.sources import (
@@ -74,6 +76,9 @@ THREADS_ENV_VAR = "SUMMARIZER_THREADS"  # see serving_threads
 # so far, total = the most it may write), "rewrite" (done = key sentences rewritten, total =
 # those picked) or "sections" (done = sections summarized).
 Progress = Callable[[str, int, int], None]
+# The stages SummaryResult.seconds times, in the order they run; besides them it has "total",
+# and "sections" or "sources" when those were asked for.
+STAGES = ("read", "extract", "wait", "encode", "generate", "rewrite")
 
 # A model folder's measured conditioning gap (written by `python -m benchmarks.conditioning
 # --out DIR/conditioning.json`): how much lower the loss of a paper's abstract is when the model
@@ -237,7 +242,6 @@ class Summarizer:
                 "salience.safetensors from the run that trained it into the model folder"
             )
         self._lock = threading.Lock()
-        self._pieces: tuple[str, ...] | None = None  # each token's text, for PaperWords
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike | None = None) -> Summarizer:
@@ -260,10 +264,14 @@ class Summarizer:
 
     @property
     def modes(self) -> list[str]:
-        """The modes this model folder can summarize in."""
-        if self.salience is None:
-            return ["abstractive"]
-        return ["extractive", *(["rewritten"] if self.rewriter else []), "abstractive"]
+        """The modes this model can summarize in, the paper's own sentences first."""
+        return [m for m in ("extractive", "rewritten", "abstractive") if not self.missing(m)]
+
+    def missing(self, mode: str) -> str:
+        """What this model lacks to summarize in `mode` ("" when nothing)."""
+        return missing_for_mode(
+            mode, salience=self.salience is not None, rewriter=self.rewriter is not None
+        )
 
     def warning(self, mode: str) -> str:
         """What a summary in `mode` must be shown with: EXPERIMENTAL for text written by a
@@ -292,17 +300,8 @@ class Summarizer:
         Raises data.ingest.IngestError for unreadable input, ValueError for bad settings."""
         settings = replace(settings or self.defaults, **overrides)
         settings.validate()
-        if settings.mode != "abstractive" and self.salience is None:
-            raise ValueError(
-                f"This model has no salience model, so it cannot write {settings.mode} "
-                "summaries; train one into its folder with python -m summarizer train-salience"
-            )
-        if settings.mode == "rewritten" and self.rewriter is None:
-            raise ValueError(
-                f"This model has no sentence rewriter (a {REWRITER_DIR}/ model folder beside "
-                "it), so it cannot write rewritten summaries; export one with python -m "
-                f"summarizer export --run RUN --out MODEL/{REWRITER_DIR}"
-            )
+        if missing := self.missing(settings.mode):
+            raise ValueError(f"This model cannot write {settings.mode} summaries: it has {missing}")
         limit = max_input_tokens or self.max_input_tokens
         if limit < 16:
             raise ValueError(f"max_input_tokens must be at least 16, got {limit}")
@@ -456,10 +455,9 @@ class Summarizer:
         max_new = settings.max_new_tokens
         processors = LogitsProcessorList()
         if settings.paper_words:
-            if self._pieces is None:
-                self._pieces = token_pieces(self.tokenizer)
             # The decoder's sequences start with one token, so they stop at 1 + max_new.
-            constraint = PaperWords.for_paper(self._pieces, paper or text, 1 + max_new)
+            pieces = token_pieces(self.tokenizer)
+            constraint = PaperWords.for_paper(pieces, paper or text, 1 + max_new)
             processors.append(constraint)
         with self.model_turn(report) as waited:
             report("encode", 0, 1)

@@ -32,9 +32,8 @@ from tqdm import tqdm
 
 from data.ingest import IngestError, read_documents
 from summarizer.api import Summarizer, find_model_dir
-from summarizer.paths import REWRITER_DIR, is_rewriter_dir, write_atomically
-from summarizer.salience import is_salience_dir
-from summarizer.settings import DECODING, GenerationSettings
+from summarizer.paths import write_atomically
+from summarizer.settings import DECODING, GenerationSettings, missing_in_folder
 
 log = logging.getLogger(__name__)
 
@@ -273,17 +272,8 @@ def run_batch(paths: list[str], options: BatchOptions) -> BatchReport:
     if not items:
         raise UsageError("nothing to summarize: no .pdf/.txt/.md/.tex/.jsonl files found")
     model_dir = find_model_dir(options.model)  # fail before loading it or starting workers
-    if options.mode in ("extractive", "rewritten") and not is_salience_dir(model_dir):
-        raise UsageError(
-            f"--mode {options.mode}: this model has no salience model (salience.safetensors); "
-            "train one into its folder with python -m summarizer train-salience"
-        )
-    if options.mode == "rewritten" and not is_rewriter_dir(model_dir):
-        raise UsageError(
-            f"--mode rewritten: this model has no sentence rewriter (a {REWRITER_DIR}/ model "
-            f"folder); export one with python -m summarizer export --run RUN --out "
-            f"{model_dir / REWRITER_DIR}"
-        )
+    if options.mode and (missing := missing_in_folder(model_dir, options.mode)):
+        raise UsageError(f"--mode {options.mode}: {model_dir} has {missing}")
     if options.jobs == 1:
         init_worker(options.model, torch.get_num_threads())
     options.out.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,9 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_DIR = REPO_ROOT / "checkpoints" / "default"
 MODEL_ENV_VAR = "SUMMARIZER_MODEL"
+# A model folder's salience model (summarizer.salience): these two files beside the model.
+SALIENCE_WEIGHTS = "salience.safetensors"
+SALIENCE_CONFIG = "salience.json"
 # A model folder's sentence rewriter (summarizer.rewriter): a model folder of its own inside it.
 REWRITER_DIR = "rewriter"
 
@@ -20,6 +23,11 @@ def default_model_dir() -> Path:
 def is_model_dir(path: Path) -> bool:
     """True when `path` holds a model written by save_pretrained."""
     return (path / "config.json").is_file() and any(path.glob("*.safetensors"))
+
+
+def is_salience_dir(path: str | os.PathLike) -> bool:
+    """True when a folder holds a salience model."""
+    return (Path(path) / SALIENCE_WEIGHTS).is_file() and (Path(path) / SALIENCE_CONFIG).is_file()
 
 
 def is_rewriter_dir(model_dir: str | os.PathLike) -> bool:

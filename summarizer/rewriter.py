@@ -34,7 +34,6 @@ class Rewriter:
     def __init__(self, model: TerraformerForConditionalGeneration, tokenizer):
         self.model = model.eval()
         self.tokenizer = tokenizer
-        self._pieces: tuple[str, ...] | None = None  # each token's text, for PaperWords
 
     @classmethod
     def load(cls, model_dir: str | os.PathLike) -> Rewriter:
@@ -62,10 +61,9 @@ class Rewriter:
         processors = LogitsProcessorList()
         constraint = None
         if settings.paper_words:
-            if self._pieces is None:
-                self._pieces = token_pieces(self.tokenizer)
+            pieces = token_pieces(self.tokenizer)
             text = paper or " ".join(sentences)
-            constraint = PaperWords.for_paper(self._pieces, text, 1 + MAX_SENTENCE_TOKENS)
+            constraint = PaperWords.for_paper(pieces, text, 1 + MAX_SENTENCE_TOKENS)
             processors.append(constraint)
         search = {
             **settings.generate_kwargs(),

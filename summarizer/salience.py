@@ -32,6 +32,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from summarizer.extractive import pagerank, take_in_order, tfidf_vectors, words
+from summarizer.paths import SALIENCE_CONFIG, SALIENCE_WEIGHTS
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +41,6 @@ log = logging.getLogger(__name__)
 # blocks keep time and memory linear in the length (2,000 sentences: ~1.5 s, ~250 MiB; a long
 # paper has 300-600).
 BLOCK_SENTENCES = 2000
-
-WEIGHTS = "salience.safetensors"
-CONFIG = "salience.json"
 
 FEATURES = (
     "relative position",
@@ -65,10 +63,6 @@ class SalienceConfig:
     hidden: int = 32
     lexrank_threshold: float = 0.1
     opening_share: float = 0.1  # the first 10% of sentences (at least 5) make the "opening"
-
-
-def is_salience_dir(path: str | Path) -> bool:
-    return (Path(path) / WEIGHTS).is_file() and (Path(path) / CONFIG).is_file()
 
 
 @dataclass
@@ -174,9 +168,9 @@ class SalienceModel(nn.Module):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         state = {k: v.contiguous() for k, v in self.state_dict().items()}
-        save_file(state, directory / WEIGHTS)
+        save_file(state, directory / SALIENCE_WEIGHTS)
         meta = {"config": asdict(self.config), "features": list(FEATURES)}
-        (directory / CONFIG).write_text(json.dumps(meta, indent=2) + "\n")
+        (directory / SALIENCE_CONFIG).write_text(json.dumps(meta, indent=2) + "\n")
 
     @classmethod
     def load(cls, directory: str | Path) -> SalienceModel:
@@ -185,15 +179,17 @@ class SalienceModel(nn.Module):
         directory = Path(directory)
         retrain = f"retrain it with python -m summarizer train-salience --out {directory}"
         try:
-            meta = json.loads((directory / CONFIG).read_text())
+            meta = json.loads((directory / SALIENCE_CONFIG).read_text())
             config = SalienceConfig(**meta["config"])
-            state = load_file(directory / WEIGHTS)
+            state = load_file(directory / SALIENCE_WEIGHTS)
         except (OSError, ValueError, TypeError, KeyError) as error:  # JSON errors included
             raise ValueError(
                 f"Unreadable salience model in {directory} ({error}); {retrain}"
             ) from error
         if meta.get("features") != list(FEATURES):
-            raise ValueError(f"{directory / CONFIG} was trained on other features; {retrain}")
+            raise ValueError(
+                f"{directory / SALIENCE_CONFIG} was trained on other features; {retrain}"
+            )
         model = cls(config)
         try:
             model.load_state_dict(state)

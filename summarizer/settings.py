@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from summarizer.paths import REWRITER_DIR, is_rewriter_dir, is_salience_dir
+
 if TYPE_CHECKING:
     from transformers import GenerationConfig
 
@@ -33,6 +35,38 @@ def length_tokens(length: str | int) -> int:
 # How a summary is made: written by the Terraformer, the paper's own key sentences, or those
 # sentences each written again by a sentence rewriter (summarizer.rewriter).
 MODES = ("abstractive", "extractive", "rewritten")
+
+
+def missing_for_mode(mode: str, *, salience: bool, rewriter: bool, folder: str = "MODEL") -> str:
+    """What a model lacks to summarize in `mode`, given whether it has a salience model and a
+    sentence rewriter beside it: "" when nothing, else a phrase to follow "it has", with how
+    to add the part ("no salience model, which ...; train one ..."). The one rule behind the
+    Summarizer's modes and errors, the batch command's usage errors, export's check and a
+    folder's default mode; `folder` names the model's folder in the advice."""
+    if mode != "abstractive" and not salience:
+        return (
+            f"no salience model, which {mode} summaries need; train one into the folder with "
+            f"python -m summarizer train-salience --out {folder}"
+        )
+    if mode == "rewritten" and not rewriter:
+        return (
+            f"no sentence rewriter (a {REWRITER_DIR}/ model folder beside it), which rewritten "
+            f"summaries need; export one with python -m summarizer export --run RUN --out "
+            f"{Path(folder) / REWRITER_DIR}"
+        )
+    return ""
+
+
+def missing_in_folder(model_dir: str | Path, mode: str) -> str:
+    """missing_for_mode for the model saved in `model_dir`, read from what the folder holds."""
+    return missing_for_mode(
+        mode,
+        salience=is_salience_dir(model_dir),
+        rewriter=is_rewriter_dir(model_dir),
+        folder=str(model_dir),
+    )
+
+
 # Extractive summaries' word budgets for the named lengths: about as many words as the decoder
 # writes in LENGTHS tokens (Cohan-style text runs at ~0.75 words per token).
 WORDS_PER_TOKEN = 0.75
@@ -151,23 +185,22 @@ class GenerationSettings:
 def read_model_settings(model_dir: str | Path) -> GenerationSettings:
     """The settings a model folder asks for: its generation_config.json (which `export`
     writes), including our `summary_mode` key (HF's GenerationConfig drops keys it does not
-    know, so it is read from the file); "extractive" only when the folder has a salience
-    model, "rewritten" only when it has a sentence rewriter as well."""
+    know, so it is read from the file); a mode the folder lacks a part for falls back to
+    abstractive (missing_for_mode)."""
     from transformers import GenerationConfig
-
-    from summarizer.paths import is_rewriter_dir
-    from summarizer.salience import is_salience_dir
 
     model_dir = Path(model_dir)
     path = model_dir / "generation_config.json"
     saved = json.loads(path.read_text()) if path.is_file() else {}
     g = GenerationConfig(**saved)
     mode = saved.get(MODE_KEY) or "abstractive"
-    available = mode == "abstractive" or (
-        is_salience_dir(model_dir) and (mode == "extractive" or is_rewriter_dir(model_dir))
-    )
-    if mode not in MODES or not available:
-        log.warning("%s: default mode %r is not available; using abstractive", model_dir, mode)
+    if mode not in MODES:
+        log.warning("%s: unknown default mode %r; using abstractive", model_dir, mode)
+        mode = "abstractive"
+    elif missing := missing_in_folder(model_dir, mode):
+        log.warning(
+            "%s asks for %s summaries but has %s; using abstractive", model_dir, mode, missing
+        )
         mode = "abstractive"
     named = {tokens: name for name, tokens in LENGTHS.items()}
     return GenerationSettings(

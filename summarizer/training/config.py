@@ -17,8 +17,7 @@ from typing import Any, get_type_hints
 
 from summarizer.model import sizing
 from summarizer.model.configuration import INPUT_SELECTIONS, PRESETS, TerraformerConfig
-from summarizer.paths import is_model_dir
-from summarizer.salience import is_salience_dir
+from summarizer.paths import is_model_dir, is_salience_dir
 
 
 class ConfigError(ValueError):

@@ -16,9 +16,9 @@ import torch
 
 from summarizer.model.modeling import TerraformerForConditionalGeneration
 from summarizer.model.tokenizer import load_tokenizer, save_tokenizer
-from summarizer.paths import REWRITER_DIR, is_rewriter_dir
-from summarizer.salience import SalienceModel, is_salience_dir
-from summarizer.settings import GenerationSettings
+from summarizer.paths import is_rewriter_dir, is_salience_dir
+from summarizer.salience import SalienceModel
+from summarizer.settings import GenerationSettings, missing_for_mode
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +59,14 @@ def export(settings: ExportSettings) -> Path:
     chosen = checkpoints_of(settings.run)[-settings.average :]
     # A model trained on the salience model's picks has that salience model beside it.
     salience = chosen[-1] if is_salience_dir(chosen[-1]) else None
-    if generation.mode != "abstractive" and not (salience or is_salience_dir(settings.out)):
-        raise ValueError(
-            f"--mode {generation.mode}: {settings.out} holds no salience model; write one there "
-            f"first with python -m summarizer train-salience --out {settings.out}"
-        )
-    if generation.mode == "rewritten" and not is_rewriter_dir(settings.out):
-        raise ValueError(
-            f"--mode rewritten: {settings.out} holds no sentence rewriter; export one there "
-            f"first with python -m summarizer export --run RUN --out {settings.out / REWRITER_DIR}"
-        )
+    missing = missing_for_mode(
+        generation.mode,
+        salience=salience is not None or is_salience_dir(settings.out),
+        rewriter=is_rewriter_dir(settings.out),
+        folder=str(settings.out),
+    )
+    if missing:
+        raise ValueError(f"--mode {generation.mode}: {settings.out} has {missing}")
     model = TerraformerForConditionalGeneration.from_pretrained(chosen[-1]).eval()
     if len(chosen) > 1:
         average_weights(model, chosen)

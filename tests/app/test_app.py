@@ -38,6 +38,7 @@ class FakeSummarizer:
     salience = None  # no salience model: abstractive summaries only
     rewriter = None  # no sentence rewriter: no rewritten key sentences
     modes = api.Summarizer.modes  # the real rule, from the two above
+    missing = api.Summarizer.missing
     warning = ""
     instances: ClassVar[list[FakeSummarizer]] = []  # one per model load
 

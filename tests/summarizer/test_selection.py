@@ -12,7 +12,8 @@ from data.ingest import Document, Section
 from data.sentences import split_sentences
 from eval.oracle import oracle_indices
 from summarizer.api import Summarizer
-from summarizer.salience import SalienceModel, is_salience_dir
+from summarizer.paths import is_salience_dir
+from summarizer.salience import SalienceModel
 from summarizer.selection import InputSelector
 from summarizer.training.config import ConfigError, load_run_config
 from summarizer.training.inputs import salient_articles, takes_oracle
