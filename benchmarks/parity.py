@@ -11,7 +11,8 @@ in OUT/d{size}/{variant} with its checkpoints, so rerunning the command continue
 runs and only reads finished ones. Log-perplexity is the validation loss in nats per token
 (no label smoothing). `--ff-sparsity N` trains the variants with Sparse FF at another block
 size, in OUT/d{size}-N{n}, named "<variant> (N = n)"; variants without it are the same runs
-as always.
+as always. Two more variants may be asked for by name: "+both +LSH" and "+both +sparse
+output" add one of the Terraformer's two further parts to +both.
 
 `--report DIR` also keeps every curve it reports in DIR/parity.json, and reads that file back:
 a curve outlives its run folder (runs live outside the repository, on machines that may not
@@ -29,7 +30,13 @@ from pathlib import Path
 
 from benchmarks.results import write_section
 from summarizer.model.configuration import TerraformerConfig
-from summarizer.model.sizing import VARIANT_NAMES, count_parameters, paper_variants
+from summarizer.model.sizing import (
+    FULL_ATTENTION,
+    VARIANT_NAMES,
+    count_parameters,
+    paper_variants,
+    variant,
+)
 from summarizer.model.tokenizer import load_tokenizer
 from summarizer.paths import REPO_ROOT
 from summarizer.training.config import from_dict
@@ -78,6 +85,28 @@ def base_config(d_model: int, vocab_size: int, ff_sparsity: int = 0) -> Terrafor
         lsh_n_buckets=8,
         reversible=False,
     )
+
+
+# The Terraformer adds two parts to +both, LSH attention and the sparse output layer; these
+# runs add one at a time, to tell which of them moves its curve away from +both's.
+ABLATION_NAMES = ("+both +LSH", "+both +sparse output")
+ALL_VARIANTS = (*VARIANT_NAMES, *ABLATION_NAMES)
+
+
+def all_variants(config: TerraformerConfig) -> dict[str, TerraformerConfig]:
+    """The paper's variants of `config` (`paper_variants`) and the ABLATION_NAMES runs, all
+    with `config`'s parameter count. Keys are ALL_VARIANTS."""
+    lsh = {"encoder_attention": "lsh", "decoder_attention": "lsh"}
+    return {
+        **paper_variants(config),
+        "+both +LSH": variant(config, loss_sparsity=0, **lsh),
+        "+both +sparse output": variant(config, **FULL_ATTENTION),
+    }
+
+
+def run_folder(name: str) -> str:
+    """A variant's run folder name: "+both +LSH" -> "both-LSH"."""
+    return name.replace("+", "").strip().replace(" ", "-")
 
 
 def run_settings(args: argparse.Namespace, model: TerraformerConfig) -> dict:
@@ -136,7 +165,7 @@ def merge_stored(results: list[dict], path: Path) -> list[dict]:
         old = merged.get((r["d_model"], r["variant"]))
         if old is None or last_step(r) >= last_step(old):
             merged[(r["d_model"], r["variant"])] = r
-    order = list(VARIANT_NAMES)
+    order = list(ALL_VARIANTS)
     return sorted(
         merged.values(),
         key=lambda r: (r["d_model"], order.index(r["variant"]) if r["variant"] in order else 99),
@@ -190,7 +219,9 @@ def markdown(results: list[dict], args: argparse.Namespace) -> str:
         "validation file. Log-perplexity is nats per target token. Variants (the paper's Table "
         "1 set, parameter-matched by re-solving d_ff): dense; +Sparse FF; +Sparse QKV; +both "
         "(full attention, dense output layer); the full Terraformer (both, LSH attention and "
-        "the sparse output layer). 2 + 2 layers, 4 heads, Sparse FF N = 32, S = 4.",
+        "the sparse output layer). Where they were run, +both +LSH and +both +sparse output add "
+        "one of the Terraformer's two further parts to +both. 2 + 2 layers, 4 heads, Sparse FF "
+        "N = 32, S = 4.",
         "",
         report(results),
         "",
@@ -249,7 +280,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="folder of the runs (outside the repo)")
     parser.add_argument("--sizes", nargs="+", type=int, default=[128, 256])
-    parser.add_argument("--variants", nargs="+", default=list(VARIANT_NAMES))
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        default=list(VARIANT_NAMES),
+        help=f"default: the paper's five; also {', '.join(ABLATION_NAMES)}",
+    )
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--lr", type=float, default=1e-3)
@@ -287,22 +323,22 @@ def main(argv: list[str] | None = None) -> int:
         help="write its RESULTS.md section, parity.png and parity.json (kept curves) here",
     )
     args = parser.parse_args(argv)
-    unknown = sorted(set(args.variants) - set(VARIANT_NAMES))
+    unknown = sorted(set(args.variants) - set(ALL_VARIANTS))
     if unknown:
-        parser.error(f"unknown variant(s) {unknown}; choose from {list(VARIANT_NAMES)}")
+        parser.error(f"unknown variant(s) {unknown}; choose from {list(ALL_VARIANTS)}")
 
     vocab = len(load_tokenizer(args.tokenizer))
     vocab = -(-vocab // 8) * 8  # as the trainer rounds it (8 is a multiple of the 4 modules)
     results = []
     other_n = args.ff_sparsity not in (0, base_config(args.sizes[0], vocab).ff_sparsity)
     for size in args.sizes:
-        configs = paper_variants(base_config(size, vocab, args.ff_sparsity))
+        configs = all_variants(base_config(size, vocab, args.ff_sparsity))
         for name in args.variants:
             # Only variants with Sparse FF depend on N: the others keep their runs and names.
             n = configs[name].ff_sparsity
             renamed = other_n and n > 0
             folder = f"d{size}-N{n}" if renamed else f"d{size}"
-            run_dir = Path(args.out) / folder / name.strip("+").replace(" ", "-")
+            run_dir = Path(args.out) / folder / run_folder(name)
             if not args.report_only and not finished(run_dir, args.steps):
                 settings = run_settings(args, configs[name])
                 run_dir.mkdir(parents=True, exist_ok=True)

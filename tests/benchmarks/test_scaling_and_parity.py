@@ -147,6 +147,24 @@ def test_parity_variants_differ_only_in_what_they_name():
     assert max(sizes) / min(sizes) < 1.05
 
 
+def test_each_ablation_adds_one_terraformer_part_to_both():
+    configs = parity.all_variants(parity.base_config(64, 1024))
+    both, lsh, output = configs["+both"], configs["+both +LSH"], configs["+both +sparse output"]
+    parts = ("ff_sparsity", "qkv_sparsity", "loss_sparsity", "encoder_attention")
+    differ = {
+        name: {k for k in (*parts, "decoder_attention") if getattr(c, k) != getattr(both, k)}
+        for name, c in (("lsh", lsh), ("output", output))
+    }
+    assert differ == {
+        "lsh": {"encoder_attention", "decoder_attention"},
+        "output": {"loss_sparsity"},
+    }
+    assert (lsh.decoder_attention, output.loss_sparsity) == ("lsh", 4)
+    sizes = {count_parameters(c) for c in configs.values()}
+    assert len(configs) == 7 and max(sizes) / min(sizes) < 1.05
+    assert {parity.run_folder(name) for name in configs} >= {"both-LSH", "both-sparse-output"}
+
+
 def test_an_unfinished_parity_run_is_compared_with_dense_at_its_own_step():
     results = [
         {"d_model": 8, "variant": "dense", "parameters": 10, "curve": [(1, 2.0), (2, 1.0)]},
