@@ -5,10 +5,19 @@ configs/rewriter-cpu.toml) rewrites each key sentence as an abstract would say i
 It lives in a model folder's `rewriter/` subfolder, a model folder of its own (`export` writes
 one); the Summarizer's "rewritten" mode picks the key sentences with the folder's salience
 model and has the rewriter write each of them again.
+
+A rewrite may drop a sentence's opening and ending, a few words, and its asides: a bracketed
+phrase or one between commas. Where it drops more from the middle, it splices two parts of the
+sentence into a claim the paper does not make ("confined between a flat surface with strong
+anchoring and a patterned surface, finding transitions between a homeotropic texture and ..."
+became "confined between a homeotropic texture"). Such a rewrite is not used: the best beam
+that does not splice is, or else the sentence itself.
 """
 
 from __future__ import annotations
 
+import difflib
+import itertools
 import os
 from pathlib import Path
 
@@ -26,6 +35,49 @@ MAX_SENTENCE_TOKENS = 96
 # Rewrites are shorter than their sources (the training pairs: median 21 words against 33), so
 # the rewritten mode picks key sentences for this many times its word budget.
 PICK_FACTOR = 1.5
+# A rewrite splices its sentence when it drops more than this many words from between two
+# words it keeps, other than an aside (see the module docstring).
+SPLICE_WORDS = 3
+_OPEN, _CLOSE = ("(", "["), (")", "]")
+_SENTENCE_END = (".", "?", "!")
+
+
+def splices(source: str, rewrite: str) -> list[str]:
+    """The runs of `source`'s words that `rewrite` drops from between two words it keeps and
+    that splice it: more than SPLICE_WORDS words besides bracketed asides, and not set off by
+    commas. [] when the rewrite does not splice its sentence. Both are model text (tokens
+    between spaces)."""
+    old, new = source.split(), rewrite.split()
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    kept = [block for block in matcher.get_matching_blocks() if block.size]
+    if kept and kept[-1].size == 1 and old[kept[-1].a] in _SENTENCE_END:
+        kept.pop()  # a rewrite that ends early keeps the full stop: its ending is dropped
+    runs = []
+    for left, right in itertools.pairwise(kept):
+        start, end = left.a + left.size, right.a
+        run = old[start:end]
+        if not run:
+            continue  # words written in, none dropped
+        between_commas = "," in (run[0], old[start - 1]) and "," in (run[-1], old[end])
+        if unbracketed_words(run) > SPLICE_WORDS and not between_commas:
+            runs.append(" ".join(run))
+    return runs
+
+
+def unbracketed_words(run: list[str]) -> int:
+    """How many of the words `run` are outside brackets; all of them when its brackets do not
+    balance."""
+    depth, outside = 0, 0
+    for word in run:
+        if word in _OPEN:
+            depth += 1
+        elif word in _CLOSE:
+            depth -= 1
+            if depth < 0:
+                return len(run)
+        elif depth == 0:
+            outside += 1
+    return outside if depth == 0 else len(run)
 
 
 class Rewriter:
@@ -48,7 +100,9 @@ class Rewriter:
         """Each sentence (the training data's style) rewritten, in the same order: one batch,
         searched with `settings`' beams, repeat and length penalties. With
         settings.paper_words, only words of `paper` (default: the sentences) and common
-        words of abstracts, and only its numbers, are written. A rewrite may be empty."""
+        words of abstracts, and only its numbers, are written. A rewrite may be empty; one
+        that splices its sentence (`splices`) gives way to the next beam that does not, or
+        else to the sentence itself."""
         if not sentences:
             return []
         batch = self.tokenizer(
@@ -70,14 +124,24 @@ class Rewriter:
             "max_new_tokens": MAX_SENTENCE_TOKENS,
             "min_new_tokens": 0,  # the summary's minimum is not a sentence's
         }
+        beams = search["num_beams"]
         with torch.inference_mode():
             out = self.model.generate(
                 input_ids=batch["input_ids"],
                 attention_mask=batch["attention_mask"],
                 logits_processor=processors,
+                num_return_sequences=beams,
                 **search,
             )
         written = self.tokenizer.batch_decode(out, skip_special_tokens=True)
         if constraint is not None:
             written = [constraint.trim(text) for text in written]
-        return [" ".join(text.split()) for text in written]
+        written = [" ".join(text.split()) for text in written]
+        # Each sentence's beams, best first: the first that does not splice it, else itself.
+        return [
+            next(
+                (text for text in written[i * beams : (i + 1) * beams] if not splices(s, text)),
+                " ".join(s.split()),
+            )
+            for i, s in enumerate(sentences)
+        ]

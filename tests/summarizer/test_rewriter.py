@@ -7,7 +7,7 @@ import pytest
 
 from summarizer.api import CONDITIONING_FILE, EXPERIMENTAL, Summarizer
 from summarizer.paths import REWRITER_DIR, is_rewriter_dir
-from summarizer.rewriter import PICK_FACTOR, Rewriter
+from summarizer.rewriter import PICK_FACTOR, Rewriter, splices
 from summarizer.settings import GenerationSettings, read_model_settings
 from tests.model_fixtures import salience_preferring, save_tiny_model, trained_tiny_model
 
@@ -90,6 +90,52 @@ def test_the_rewriter_writes_each_sentence_of_a_padded_batch_from_that_sentence(
     assert written == [rewriter.rewrite([s], GREEDY)[0] for s in sentences]  # as if alone
     for sentence, rewrite in zip(sentences, written, strict=True):
         assert rewrite.split()[:3] == sentence.split()[:3]
+
+
+HEAD = "the cell is confined between a flat surface"
+SENTENCE = (
+    f"{HEAD} with strong anchoring ( fig . [ fig1 ] ) and a patterned surface , finding "
+    "transitions between a homeotropic texture and a hybrid one ."
+)
+
+
+@pytest.mark.parametrize(
+    ("rewrite", "spliced"),
+    [
+        (SENTENCE, False),
+        (f"{HEAD} with strong anchoring .", False),  # the ending dropped
+        (f"{HEAD} and a patterned surface .", False),  # 3 words and an aside
+        (f"{HEAD} with strong anchoring and a patterned surface .", False),  # an aside
+        (f"{HEAD} with strong anchoring ( fig . [ fig1 ] ) and a hybrid one .", True),
+        ("the cell is confined between a homeotropic texture and a hybrid one .", True),
+    ],
+)
+def test_a_rewrite_that_drops_a_middle_clause_splices_its_sentence(rewrite, spliced):
+    assert bool(splices(SENTENCE, rewrite)) == spliced
+    commas = "we , as in earlier work on these models , train it ."
+    assert splices(commas, "we train it .") == []  # set off by commas
+    assert splices("a ( b c ) d ) e f g .", "a e f g .") == ["( b c ) d )"]  # unbalanced
+
+
+def test_a_splicing_rewrite_gives_way_to_the_next_beam_or_to_its_sentence(tiny, monkeypatch):
+    model, tokenizer = tiny
+    rewriter = Rewriter(model, tokenizer)
+    beams = [
+        "the cell is confined between a homeotropic texture and a hybrid one .",  # splices
+        f"{HEAD} and a patterned surface .",
+        "the cell is confined between a homeotropic texture and a hybrid one .",  # splices
+        f"{HEAD} with a hybrid one .",  # splices
+    ]
+    asked = {}
+
+    def generate(**kwargs):
+        asked.update(kwargs)
+        return tokenizer(beams, padding=True, return_tensors="pt")["input_ids"]
+
+    monkeypatch.setattr(rewriter.model, "generate", generate)
+    settings = GenerationSettings(num_beams=2, paper_words=False, mode="rewritten")
+    assert rewriter.rewrite([SENTENCE, SENTENCE], settings) == [beams[1], SENTENCE]
+    assert asked["num_beams"] == asked["num_return_sequences"] == 2
 
 
 def test_without_a_rewriter_the_mode_says_how_to_get_one(tiny):
