@@ -33,7 +33,7 @@ import torch
 from transformers import LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
 from data.ingest import Document, IngestError, Section, read_document, read_pasted
-from summarizer.extractive import lexrank
+from summarizer.extractive import lexrank, take_in_order
 from summarizer.model.modeling import TerraformerForConditionalGeneration
 from summarizer.model.tokenizer import load_tokenizer
 from summarizer.paths import (
@@ -394,22 +394,25 @@ class Summarizer:
         """The salience model's pick of the paper's sentences: each readable, with itself as
         its source."""
         start = time.perf_counter()
-        chosen = self.key_sentences(paper, max_words)
+        chosen = [sentence for sentence, _ in self.key_sentences(paper, max_words)]
         return quoted_sources(chosen, paper), {"extract": time.perf_counter() - start}
 
-    def key_sentences(self, paper: list[Passage], max_words: int) -> list[str]:
-        """The salience model's pick of the paper's sentences (their model text)."""
+    def key_sentences(self, paper: list[Passage], max_words: int) -> list[tuple[str, float]]:
+        """The salience model's pick of the paper's sentences (their model text), in document
+        order, each with its salience score."""
         sentences = [p.model_text for p in paper]
-        return self.salience.extract(sentences, max_words) if sentences else []
+        return self.salience.extract_scored(sentences, max_words) if sentences else []
 
     def rewrite(
         self, paper: list[Passage], settings: GenerationSettings, report: Progress
     ) -> tuple[str, dict[str, float]]:
         """The key sentences for PICK_FACTOR times the word budget, each written again by the
-        rewriter (rewrites are shorter than their sources); the readable summary and timings."""
+        rewriter; of the rewrites (shorter than their sources), the most salient that fill the
+        budget, in document order. The readable summary and timings."""
         report("extract", 0, 1)
         start = time.perf_counter()
-        chosen = self.key_sentences(paper, round(PICK_FACTOR * settings.max_words))
+        scored = self.key_sentences(paper, round(PICK_FACTOR * settings.max_words))
+        chosen = [sentence for sentence, _ in scored]
         report("extract", 1, 1)
         picked = time.perf_counter()
         words = " ".join(p.model_text for p in paper)  # the words the rewrites may use
@@ -419,10 +422,12 @@ class Summarizer:
             written = self.rewriter.rewrite(chosen, settings, paper=words)
             done = time.perf_counter()
         report("rewrite", len(chosen), len(chosen))
+        order = sorted(range(len(scored)), key=lambda i: (-scored[i][1], i))
+        kept = take_in_order(written, order, settings.max_words, lambda i, _: bool(written[i]))
         timing = {"extract": picked - start, "rewrite": done - begun}
         if waited >= 0.05:
             timing = {"wait": waited, **timing}
-        return readable("\n".join(written)), timing
+        return readable("\n".join(kept)), timing
 
     @contextlib.contextmanager
     def model_turn(self, report: Progress) -> Iterator[float]:

@@ -164,6 +164,13 @@ class SalienceModel(nn.Module):
         """The best-scored sentences, within about `max_words`, in document order."""
         return pick(sentences, self.score(sentences), max_words)
 
+    def extract_scored(self, sentences: list[str], max_words: int) -> list[tuple[str, float]]:
+        """`extract`'s sentences, each with its score."""
+        scores = self.score(sentences)
+        score_of = dict(zip(sentences, scores.tolist(), strict=True))
+        # A sentence cut to the budget (none fitted whole) is the only one: any score will do.
+        return [(s, score_of.get(s, 0.0)) for s in pick(sentences, scores, max_words)]
+
     def save(self, directory: str | Path) -> None:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)

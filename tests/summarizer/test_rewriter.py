@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import zlib
 
 import pytest
 
@@ -38,6 +39,13 @@ class FirstWords:
         return [" ".join(s.split()[:3]) + " ." for s in sentences]
 
 
+class Echo:
+    """A rewriter that gives each sentence back whole."""
+
+    def rewrite(self, sentences, settings, paper=None):
+        return list(sentences)
+
+
 @pytest.fixture(scope="module")
 def tiny():
     return trained_tiny_model()
@@ -49,9 +57,10 @@ def test_each_key_sentence_is_rewritten_in_order(tiny):
     summarizer = Summarizer(model, tokenizer, salience=salience_preferring("sparse"))
     summarizer.rewriter = rewriter
     stages = []
-    result = summarizer.summarize(PAPER, GREEDY, progress=lambda *s: stages.append(s))
-    # length 32 tokens -> 24 words of key sentences; x PICK_FACTOR = 36 words: 4 sentences
-    assert GREEDY.max_words == 24 and round(PICK_FACTOR * 24) == 36
+    settings = GREEDY.with_overrides(length=24)
+    result = summarizer.summarize(PAPER, settings, progress=lambda *s: stages.append(s))
+    # length 24 tokens -> 18 words of key sentences; x PICK_FACTOR = 36 words: 4 sentences
+    assert settings.max_words == 18 and round(PICK_FACTOR * 18) == 36
     assert rewriter.calls == [
         [
             "sparse layers are fast on long inputs .",
@@ -80,6 +89,20 @@ def test_each_key_sentence_is_rewritten_in_order(tiny):
     assert summarizer.summarize(PAPER, GREEDY).warning == ""
 
 
+def test_the_most_salient_rewrites_fill_the_budget_in_document_order(tiny):
+    model, tokenizer = tiny
+    salience = salience_preferring("sparse")
+    decoding = zlib.crc32(b"decoding") % salience.config.hash_buckets
+    salience.words.weight.data[decoding] = 20.0  # the sentence that says it comes first
+    summarizer = Summarizer(model, tokenizer, salience=salience)
+    summarizer.rewriter = Echo()
+    settings = GREEDY.with_overrides(length=24)  # 18 words: two sentences of 8
+    assert summarizer.summarize(PAPER, settings).summary.splitlines() == [
+        "Sparse layers are fast on long inputs.",
+        "Sparse decoding needs only a few rows.",
+    ]
+
+
 def test_the_rewriter_writes_each_sentence_of_a_padded_batch_from_that_sentence(tiny):
     """The tiny model copies the opening of what it reads: a rewrite that read another row, or
     its padding, would begin with another sentence's words."""
@@ -90,6 +113,7 @@ def test_the_rewriter_writes_each_sentence_of_a_padded_batch_from_that_sentence(
     assert written == [rewriter.rewrite([s], GREEDY)[0] for s in sentences]  # as if alone
     for sentence, rewrite in zip(sentences, written, strict=True):
         assert rewrite.split()[:3] == sentence.split()[:3]
+        assert rewrite != sentence  # written by the model, not its sentence given back
 
 
 HEAD = "the cell is confined between a flat surface"
