@@ -207,12 +207,16 @@ class SalienceModel(nn.Module):
         return model.eval()
 
 
+# A sentence of fewer words is a fragment, which summaries pass over.
+FRAGMENT_WORDS = 6
+
+
 def pick(
     sentences: list[str],
     scores: np.ndarray,
     max_words: int,
     max_repeated: float = 0.5,
-    min_words: int = 6,
+    min_words: int = FRAGMENT_WORDS,
 ) -> list[str]:
     """Sentences by falling score until `max_words` is reached (`take_in_order`'s budget
     rule), in document order. Skipped: fragments of under `min_words` words (unless the

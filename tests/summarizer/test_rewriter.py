@@ -103,6 +103,26 @@ def test_the_most_salient_rewrites_fill_the_budget_in_document_order(tiny):
     ]
 
 
+class Fragmenting:
+    """A rewriter that cuts the sentence about decoding down to a fragment."""
+
+    def rewrite(self, sentences, settings, paper=None):
+        return ["sparse decoding ." if "decoding" in s else s for s in sentences]
+
+
+def test_a_rewrite_that_came_out_as_a_fragment_is_passed_over(tiny):
+    model, tokenizer = tiny
+    salience = salience_preferring("sparse")
+    decoding = zlib.crc32(b"decoding") % salience.config.hash_buckets
+    salience.words.weight.data[decoding] = 20.0  # the most salient, but its rewrite is cut
+    summarizer = Summarizer(model, tokenizer, salience=salience)
+    summarizer.rewriter = Fragmenting()
+    assert summarizer.summarize(PAPER, GREEDY.with_overrides(length=24)).summary.splitlines() == [
+        "Sparse layers are fast on long inputs.",
+        "Sparse attention saves memory at every depth.",
+    ]
+
+
 def test_the_rewriter_writes_each_sentence_of_a_padded_batch_from_that_sentence(tiny):
     """The tiny model copies the opening of what it reads: a rewrite that read another row, or
     its padding, would begin with another sentence's words."""
