@@ -51,9 +51,9 @@ _PIECES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def token_pieces(tokenizer) -> tuple[str, ...]:
     """Each token id's text, lower-cased; special tokens (end of text) are empty. Computed
-    once per tokenizer."""
+    once per tokenizer (again if tokens were added to it since)."""
     pieces = _PIECES.get(tokenizer)
-    if pieces is None:
+    if pieces is None or len(pieces) != len(tokenizer):
         special = set(tokenizer.all_special_ids)
         pieces = tuple(
             "" if i in special else tokenizer.decode([i]).lower() for i in range(len(tokenizer))

@@ -142,3 +142,16 @@ def test_the_setting_is_the_models_default_and_can_be_turned_off(tmp_path):
     assert read_model_settings(model).paper_words is False
     with pytest.raises(ValueError, match="paper_words"):
         GenerationSettings(paper_words="yes").validate()
+
+
+def test_token_pieces_are_computed_once_per_tokenizer_and_again_when_it_grows():
+    from summarizer.model.tokenizer import load_tokenizer
+    from summarizer.paths import DEFAULT_MODEL_DIR
+
+    tokenizer = load_tokenizer(DEFAULT_MODEL_DIR)
+    pieces = vocabulary.token_pieces(tokenizer)
+    assert vocabulary.token_pieces(tokenizer) is pieces and len(pieces) == len(tokenizer)
+    assert pieces[tokenizer.eos_token_id] == ""
+    tokenizer.add_tokens(["zqxjv"])
+    grown = vocabulary.token_pieces(tokenizer)
+    assert len(grown) == len(pieces) + 1 and grown[-1] == "zqxjv"
