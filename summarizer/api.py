@@ -33,7 +33,7 @@ import torch
 from transformers import LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
 from data.ingest import Document, IngestError, Section, read_document, read_pasted
-from summarizer.extractive import lexrank, take_in_order, words
+from summarizer.extractive import lexrank, take_in_order
 from summarizer.model.modeling import TerraformerForConditionalGeneration
 from summarizer.model.tokenizer import load_tokenizer
 from summarizer.paths import (
@@ -46,7 +46,7 @@ from summarizer.paths import (
 )
 from summarizer.readable import readable, with_source_spelling
 from summarizer.rewriter import PICK_FACTOR, Rewriter
-from summarizer.salience import FRAGMENT_WORDS, SalienceModel
+from summarizer.salience import SalienceModel, whole_sentences
 from summarizer.selection import InputSelector, Selection
 from summarizer.settings import (
     LENGTHS,
@@ -424,9 +424,7 @@ class Summarizer:
         report("rewrite", len(chosen), len(chosen))
         # Rewrites that came out as fragments ("In sec.") are passed over, as key sentences are.
         order = sorted(range(len(scored)), key=lambda i: (-scored[i][1], i))
-        whole = [len(words(text)) >= FRAGMENT_WORDS for text in written]
-        if not any(whole):  # a paper of short sentences: any rewrite will do
-            whole = [bool(text) for text in written]
+        whole = whole_sentences(written)
         kept = take_in_order(written, order, settings.max_words, lambda i, _: whole[i])
         timing = {"extract": picked - start, "rewrite": done - begun}
         if waited >= 0.05:

@@ -162,7 +162,7 @@ class SalienceModel(nn.Module):
 
     def extract(self, sentences: list[str], max_words: int) -> list[str]:
         """The best-scored sentences, within about `max_words`, in document order."""
-        return pick(sentences, self.score(sentences), max_words)
+        return [sentence for sentence, _ in self.extract_scored(sentences, max_words)]
 
     def extract_scored(self, sentences: list[str], max_words: int) -> list[tuple[str, float]]:
         """`extract`'s sentences, each with its score."""
@@ -211,6 +211,14 @@ class SalienceModel(nn.Module):
 FRAGMENT_WORDS = 6
 
 
+def whole_sentences(sentences: list[str], min_words: int = FRAGMENT_WORDS) -> list[bool]:
+    """Which sentences are not fragments: those of at least `min_words` words, or, when none
+    is that long, those with any word at all."""
+    counts = [len(words(s)) for s in sentences]
+    least = min_words if any(n >= min_words for n in counts) else 1
+    return [n >= least for n in counts]
+
+
 def pick(
     sentences: list[str],
     scores: np.ndarray,
@@ -226,11 +234,10 @@ def pick(
     and no check."""
     tokens = [[w.lower() for w in words(s)] for s in sentences]
     trigrams = [set(zip(t, t[1:], t[2:], strict=False)) for t in tokens]
-    if not any(len(t) >= min_words for t in tokens):
-        min_words = 1
+    whole = whole_sentences(sentences, min_words)
 
     def accept(i: int, chosen: list[int]) -> bool:
-        if len(tokens[i]) < min_words:
+        if not whole[i]:
             return False
         limit = max_repeated * len(trigrams[i])
         return not any(len(trigrams[i] & trigrams[j]) > limit for j in chosen)
