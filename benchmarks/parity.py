@@ -9,10 +9,13 @@ Every run trains on the same papers in the same order (same seed) with the same 
 is validated on the same papers; only the architecture differs. Each (size, variant) run lives
 in OUT/d{size}/{variant} with its checkpoints, so rerunning the command continues unfinished
 runs and only reads finished ones. Log-perplexity is the validation loss in nats per token
-(no label smoothing). `--ff-sparsity N` trains the variants with Sparse FF at another block
-size, in OUT/d{size}-N{n}, named "<variant> (N = n)"; variants without it are the same runs
-as always. Two more variants may be asked for by name: "+both +LSH" and "+both +sparse
-output" add one of the Terraformer's two further parts to +both.
+(no label smoothing). `--ff-sparsity N` gives the Terraformer Sparse FF at another block
+size and matches every variant to it: Sparse FF's controller has rank d_ff / N, so N changes
+the parameter count, and with it every variant's d_ff, the dense one's too. Such runs train in
+OUT/d{size}-N{n}, are named "<variant> (N = n)" and are compared with "dense (N = n)"; a
+variant whose architecture N does not change shares its usual run. Two more variants may be
+asked for by name: "+both +LSH" and "+both +sparse output" add one of the Terraformer's two
+further parts to +both.
 
 `--report DIR` also keeps every curve it reports in DIR/parity.json, and reads that file back:
 a curve outlives its run folder (runs live outside the repository, on machines that may not
@@ -109,9 +112,37 @@ def run_folder(name: str) -> str:
     return name.replace("+", "").strip().replace(" ", "-")
 
 
+def architecture(config: TerraformerConfig) -> dict:
+    return {key: getattr(config, key) for key in ARCHITECTURE}
+
+
+def placements(size: int, vocab_size: int, ff_sparsity: int = 0) -> dict[str, tuple]:
+    """variant -> (config, run folder under OUT, reported name) at one size. With another
+    Sparse FF block size (`ff_sparsity`), a variant whose architecture that changes trains
+    in d{size}-N{n} and is reported as "<variant> (N = n)"; one it leaves alone keeps its
+    usual run and name."""
+    usual = all_variants(base_config(size, vocab_size))
+    configs = all_variants(base_config(size, vocab_size, ff_sparsity)) if ff_sparsity else usual
+    n = configs["terraformer"].ff_sparsity
+    placed = {}
+    for name, config in configs.items():
+        if architecture(config) == architecture(usual[name]):
+            placed[name] = (config, f"d{size}/{run_folder(name)}", name)
+        else:
+            placed[name] = (config, f"d{size}-N{n}/{run_folder(name)}", f"{name} (N = {n})")
+    return placed
+
+
+def dense_of(variant: str) -> str:
+    """The dense run a variant is compared with: the one matched to the same Terraformer
+    ("+sparse FF (N = 8)" -> "dense (N = 8)")."""
+    _, mark, n = variant.partition(" (N = ")
+    return f"dense{mark}{n}"
+
+
 def run_settings(args: argparse.Namespace, model: TerraformerConfig) -> dict:
     """The training run of one variant, as the sections of a run config."""
-    overrides = {key: getattr(model, key) for key in ARCHITECTURE}
+    overrides = architecture(model)
     return {
         "model": {
             "preset": "small",
@@ -190,17 +221,25 @@ def report(results: list[dict]) -> str:
     ]
     for size in sorted({r["d_model"] for r in results}):
         rows = [r for r in results if r["d_model"] == size and r["curve"]]
-        dense = next((dict(r["curve"]) for r in rows if r["variant"] == "dense"), {})
+        curves = {r["variant"]: dict(r["curve"]) for r in rows}
         for r in rows:
             step, loss = r["curve"][-1]  # an unfinished run is compared where it stands
+            dense = curves.get(dense_of(r["variant"]), {})
             versus = "–"
-            if step in dense and r["variant"] != "dense":
+            if step in dense and r["variant"] != dense_of(r["variant"]):
                 versus = f"{100 * (loss / dense[step] - 1):+.2f}%"
             lines.append(
                 f"| {size} | {r['variant']} | {r['parameters']:,} | {step:,} | {loss:.4f} | "
                 f"{versus} |"
             )
     return "\n".join(lines)
+
+
+OTHER_N_NOTE = (
+    ' Runs named "(N = n)" are a set with Sparse FF N = n: the controller\'s rank is d_ff / N,'
+    " so N changes the parameter count the set is matched to, and each run is compared with"
+    " the set's own dense run."
+)
 
 
 def markdown(results: list[dict], args: argparse.Namespace) -> str:
@@ -221,7 +260,7 @@ def markdown(results: list[dict], args: argparse.Namespace) -> str:
         "(full attention, dense output layer); the full Terraformer (both, LSH attention and "
         "the sparse output layer). Where they were run, +both +LSH and +both +sparse output add "
         "one of the Terraformer's two further parts to +both. 2 + 2 layers, 4 heads, Sparse FF "
-        "N = 32, S = 4.",
+        "N = 32, S = 4." + OTHER_N_NOTE * any(" (N = " in r["variant"] for r in results),
         "",
         report(results),
         "",
@@ -313,8 +352,9 @@ def main(argv: list[str] | None = None) -> int:
         "--ff-sparsity",
         type=int,
         default=0,
-        help="Sparse FF block size N for the variants that have Sparse FF (default: 32); "
-        "they train in d<size>-N<n> and are reported as '<variant> (N = n)', beside dense",
+        help="Sparse FF block size N (default: 32); every variant is matched to the "
+        "Terraformer with it, trains in d<size>-N<n> and is reported as '<variant> (N = n)' "
+        "unless N leaves its architecture as it is",
     )
     parser.add_argument("--report-only", action="store_true", help="train nothing; report")
     parser.add_argument("--json", help="also write the curves here")
@@ -330,26 +370,22 @@ def main(argv: list[str] | None = None) -> int:
     vocab = len(load_tokenizer(args.tokenizer))
     vocab = -(-vocab // 8) * 8  # as the trainer rounds it (8 is a multiple of the 4 modules)
     results = []
-    other_n = args.ff_sparsity not in (0, base_config(args.sizes[0], vocab).ff_sparsity)
     for size in args.sizes:
-        configs = all_variants(base_config(size, vocab, args.ff_sparsity))
+        placed = placements(size, vocab, args.ff_sparsity)
         for name in args.variants:
-            # Only variants with Sparse FF depend on N: the others keep their runs and names.
-            n = configs[name].ff_sparsity
-            renamed = other_n and n > 0
-            folder = f"d{size}-N{n}" if renamed else f"d{size}"
-            run_dir = Path(args.out) / folder / run_folder(name)
+            config, folder, label = placed[name]
+            run_dir = Path(args.out) / folder
             if not args.report_only and not finished(run_dir, args.steps):
-                settings = run_settings(args, configs[name])
+                settings = run_settings(args, config)
                 run_dir.mkdir(parents=True, exist_ok=True)
                 (run_dir / "run.json").write_text(json.dumps(settings, indent=2))
-                print(f"training d_model {size}, {name} in {run_dir}", flush=True)
+                print(f"training d_model {size}, {label} in {run_dir}", flush=True)
                 train(from_dict(settings, origin=str(run_dir)), run_dir, resume=True)
             results.append(
                 {
                     "d_model": size,
-                    "variant": f"{name} (N = {n})" if renamed else name,
-                    "parameters": count_parameters(configs[name]),
+                    "variant": label,
+                    "parameters": count_parameters(config),
                     "curve": validation_curve(run_dir),
                 }
             )

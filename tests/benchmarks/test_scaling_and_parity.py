@@ -193,19 +193,42 @@ def test_the_sparse_ff_probe_scores_a_parity_run_both_ways_and_counts_its_units(
     assert {p: p.stat().st_mtime for p in run.rglob("*")} == before  # the run is not touched
 
 
-def test_another_sparse_ff_block_size_trains_beside_the_same_dense_run(tmp_path):
+def test_another_sparse_ff_block_size_trains_a_set_matched_to_its_own_terraformer(tmp_path):
     out = tmp_path / "runs"
     argv = tiny_parity_argv(tmp_path, steps=2, eval_every=2)
-    report = tmp_path / "curves.json"
-    variants = ["--variants", "dense", "+sparse FF", "--json", str(report)]
+    usual, other = tmp_path / "usual.json", tmp_path / "other.json"
+    assert parity.main([*argv, "--variants", "dense", "--json", str(usual)]) == 0
+    variants = ["--variants", "dense", "+sparse FF", "--json", str(other)]
     assert parity.main([*argv, *variants, "--ff-sparsity", "4"]) == 0
 
-    results = json.loads(report.read_text())["results"]
-    assert [r["variant"] for r in results] == ["dense", "+sparse FF (N = 4)"]
-    # dense does not depend on N: its run is the plain one, which other N's runs share
-    assert (out / "d16" / "dense" / "summary.json").is_file()
-    settings = json.loads((out / "d16-N4" / "sparse-FF" / "run.json").read_text())
-    assert settings["model"]["overrides"]["ff_sparsity"] == 4
+    [usual_dense] = json.loads(usual.read_text())["results"]
+    results = json.loads(other.read_text())["results"]
+    assert [r["variant"] for r in results] == ["dense (N = 4)", "+sparse FF (N = 4)"]
+    # Sparse FF's controller has rank d_ff / N: N = 4 changes the Terraformer's size, and the
+    # set's dense run is matched to it, not to the usual one
+    dense, sparse = (r["parameters"] for r in results)
+    assert dense != usual_dense["parameters"] and abs(sparse / dense - 1) < 0.05
+    settings = {
+        folder: json.loads((out / folder / "run.json").read_text())["model"]["overrides"]
+        for folder in ("d16/dense", "d16-N4/dense", "d16-N4/sparse-FF")
+    }
+    assert settings["d16-N4/sparse-FF"]["ff_sparsity"] == 4
+    assert settings["d16-N4/dense"]["d_ff"] != settings["d16/dense"]["d_ff"]
     assert not (out / "d16" / "sparse-FF").exists()
-    assert "| 16 | +sparse FF (N = 4) |" in parity.report(results)
-    assert "| – |" not in parity.report(results).splitlines()[-1]  # compared with dense
+
+
+def test_a_run_of_another_block_size_is_compared_with_the_dense_run_of_its_set():
+    results = [
+        {"d_model": 8, "variant": "dense", "parameters": 10, "curve": [(1, 1.0)]},
+        {"d_model": 8, "variant": "dense (N = 8)", "parameters": 12, "curve": [(1, 2.0)]},
+        {"d_model": 8, "variant": "+sparse FF (N = 8)", "parameters": 12, "curve": [(1, 2.2)]},
+        {"d_model": 8, "variant": "+sparse FF", "parameters": 10, "curve": [(1, 1.1)]},
+    ]
+    rows = parity.report(results).splitlines()[2:]
+    assert [row.split(" | ")[-1] for row in rows] == ["– |", "– |", "+10.00% |", "+10.00% |"]
+    # a variant N leaves alone keeps its usual run and name
+    placed = parity.placements(64, 1024, 32)
+    assert {name: folder for name, (_, folder, _) in placed.items()} == {
+        name: f"d64/{parity.run_folder(name)}" for name in parity.ALL_VARIANTS
+    }
+    assert parity.placements(64, 1024, 8)["dense"][1:] == ("d64-N8/dense", "dense (N = 8)")
