@@ -59,7 +59,7 @@ MODE_LABELS = {
 }
 MODE_CAPTIONS = {
     "extractive": "key sentences of the paper, picked by the salience model",
-    "rewritten": "key sentences of the paper, each rewritten by the Terraformer",
+    "rewritten": "key sentences of the paper, the long ones rewritten by the Terraformer",
     "abstractive": "written by the Terraformer",
 }
 
@@ -150,8 +150,9 @@ def settings_controls(
             format_func=MODE_LABELS.get,
             key="mode",
             help="Key sentences: the paper's own most salient sentences (the better summary by "
-            "ROUGE on our validation papers). Rewritten: each key sentence written again, "
-            "shorter, by a Terraformer trained to rewrite sentences (where the model has one). "
+            "ROUGE on our validation papers). Rewritten: the key sentences, the long ones written "
+            "again, shorter, by a Terraformer trained to rewrite sentences (where the model has "
+            "one). "
             "Written by the model: new text from the Terraformer's decoder.",
         )
         length = st.segmented_control(
@@ -329,9 +330,9 @@ def progress_reporter(status, bar, every: float = PROGRESS_EVERY):
         elif stage == "generate":
             text = f"Writing the summary: {done} / {total} tokens"
             show("Writing the summary…", fraction, text, force=done >= total)
-        elif stage == "rewrite":  # all the sentences at once: the bar only starts and ends
-            text = f"Rewriting {total} key sentences…"
-            show("Rewriting the key sentences…", fraction, text, force=True)
+        elif stage == "rewrite" and total:  # all at once: the bar only starts and ends
+            text = f"Rewriting {total} long key sentences…"
+            show("Rewriting the long key sentences…", fraction, text, force=True)
         elif stage == "sections":
             text = f"Summarizing sections: {done} / {total}"
             show("Summarizing the sections…", fraction, text, force=done >= total)

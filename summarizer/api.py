@@ -45,7 +45,7 @@ from summarizer.paths import (
     is_salience_dir,
 )
 from summarizer.readable import readable, with_source_spelling
-from summarizer.rewriter import PICK_FACTOR, Rewriter
+from summarizer.rewriter import PICK_FACTOR, REWRITE_ABOVE, Rewriter
 from summarizer.salience import SalienceModel, whole_sentences
 from summarizer.selection import InputSelector, Selection
 from summarizer.settings import (
@@ -406,22 +406,26 @@ class Summarizer:
     def rewrite(
         self, paper: list[Passage], settings: GenerationSettings, report: Progress
     ) -> tuple[str, dict[str, float]]:
-        """The key sentences for PICK_FACTOR times the word budget, each written again by the
-        rewriter; of the rewrites (shorter than their sources), the most salient that fill the
-        budget, in document order. The readable summary and timings."""
+        """The key sentences for PICK_FACTOR times the word budget, those longer than
+        REWRITE_ABOVE tokens written again by the rewriter; of these (rewrites are shorter than
+        their sources), the most salient that fill the budget, in document order. The
+        readable summary and timings."""
         report("extract", 0, 1)
         start = time.perf_counter()
         scored = self.key_sentences(paper, round(PICK_FACTOR * settings.max_words))
-        chosen = [sentence for sentence, _ in scored]
+        written = [" ".join(sentence.split()) for sentence, _ in scored]
+        long = [i for i, sentence in enumerate(written) if len(sentence.split()) > REWRITE_ABOVE]
         report("extract", 1, 1)
         picked = time.perf_counter()
         allowed = " ".join(p.model_text for p in paper)  # the words the rewrites may use
         with self.model_turn(report) as waited:
-            report("rewrite", 0, len(chosen))
+            report("rewrite", 0, len(long))
             begun = time.perf_counter()
-            written = self.rewriter.rewrite(chosen, settings, paper=allowed)
+            rewrites = self.rewriter.rewrite([written[i] for i in long], settings, paper=allowed)
             done = time.perf_counter()
-        report("rewrite", len(chosen), len(chosen))
+        for i, rewrite in zip(long, rewrites, strict=True):
+            written[i] = rewrite
+        report("rewrite", len(long), len(long))
         # Rewrites that came out as fragments ("In sec.") are passed over, as key sentences are.
         order = sorted(range(len(scored)), key=lambda i: (-scored[i][1], i))
         whole = whole_sentences(written)

@@ -245,7 +245,7 @@ def test_summary_types_follow_what_the_model_folder_holds(fake, monkeypatch):
     control.set_value("rewritten")
     summarize(app)
     assert fake.instances[-1].calls[-1]["settings"].mode == "rewritten"
-    assert any("each rewritten by the Terraformer" in m.value for m in app.markdown)
+    assert any("the long ones rewritten by the Terraformer" in m.value for m in app.markdown)
 
 
 def test_upload_is_summarized_with_its_name(fake, tmp_path):

@@ -6,6 +6,7 @@ import zlib
 
 import pytest
 
+import summarizer.api as api
 from summarizer.api import CONDITIONING_FILE, EXPERIMENTAL, Summarizer
 from summarizer.paths import REWRITER_DIR, is_rewriter_dir
 from summarizer.rewriter import PICK_FACTOR, Rewriter, splices
@@ -29,14 +30,15 @@ PAPER = " ".join(
 
 
 class FirstWords:
-    """A rewriter that keeps the first three words of each sentence, and records its calls."""
+    """A rewriter that keeps the first `n` words of each sentence, and records its calls."""
 
-    def __init__(self):
+    def __init__(self, n: int = 3):
+        self.n = n
         self.calls = []
 
     def rewrite(self, sentences, settings, paper=None):
         self.calls.append(sentences)
-        return [" ".join(s.split()[:3]) + " ." for s in sentences]
+        return [" ".join(s.split()[: self.n]) + " ." for s in sentences]
 
 
 class Echo:
@@ -51,7 +53,13 @@ def tiny():
     return trained_tiny_model()
 
 
-def test_each_key_sentence_is_rewritten_in_order(tiny):
+@pytest.fixture
+def rewrite_every_sentence(monkeypatch):
+    """PAPER's sentences are 9 tokens, under REWRITE_ABOVE: have each of them rewritten."""
+    monkeypatch.setattr(api, "REWRITE_ABOVE", 0)
+
+
+def test_each_key_sentence_is_rewritten_in_order(tiny, rewrite_every_sentence):
     model, tokenizer = tiny
     rewriter = FirstWords()
     summarizer = Summarizer(model, tokenizer, salience=salience_preferring("sparse"))
@@ -103,6 +111,24 @@ def test_the_most_salient_rewrites_fill_the_budget_in_document_order(tiny):
     ]
 
 
+def test_only_key_sentences_longer_than_rewrite_above_are_rewritten(tiny, monkeypatch):
+    monkeypatch.setattr(api, "REWRITE_ABOVE", 9)  # PAPER's sentences have 9 tokens
+    salience = salience_preferring("sparse")
+    kind = zlib.crc32(b"kind") % salience.config.hash_buckets
+    salience.words.weight.data[kind] = 20.0  # the long sentence, which says it, comes first
+    summarizer = Summarizer(*tiny, salience=salience)
+    summarizer.rewriter = rewriter = FirstWords(6)
+    long = "Sparse layers of every kind are fast on long inputs of any length."
+    paper = PAPER.replace("Sparse layers are fast on long inputs.", long)
+    result = summarizer.summarize(paper, GREEDY.with_overrides(length=24))
+    # the other key sentences were not handed to the rewriter, and stand as written
+    assert rewriter.calls == [[" ".join(long.lower().split()).replace(".", " .")]]
+    assert result.summary.splitlines() == [
+        "Sparse layers of every kind are.",
+        "Sparse attention saves memory at every depth.",
+    ]
+
+
 class Fragmenting:
     """A rewriter that cuts the sentence about decoding down to a fragment."""
 
@@ -110,7 +136,7 @@ class Fragmenting:
         return ["sparse decoding ." if "decoding" in s else s for s in sentences]
 
 
-def test_a_rewrite_that_came_out_as_a_fragment_is_passed_over(tiny):
+def test_a_rewrite_that_came_out_as_a_fragment_is_passed_over(tiny, rewrite_every_sentence):
     model, tokenizer = tiny
     salience = salience_preferring("sparse")
     decoding = zlib.crc32(b"decoding") % salience.config.hash_buckets
