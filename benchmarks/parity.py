@@ -118,9 +118,9 @@ def architecture(config: TerraformerConfig) -> dict:
 
 def placements(size: int, vocab_size: int, ff_sparsity: int = 0) -> dict[str, tuple]:
     """variant -> (config, run folder under OUT, reported name) at one size. With another
-    Sparse FF block size (`ff_sparsity`), a variant whose architecture that changes trains
-    in d{size}-N{n} and is reported as "<variant> (N = n)"; one it leaves alone keeps its
-    usual run and name."""
+    Sparse FF block size (`ff_sparsity`), a variant whose architecture it changes trains in
+    d{size}-N{n} and is reported as "<variant> (N = n)"; one it leaves alone keeps its usual
+    run and name."""
     usual = all_variants(base_config(size, vocab_size))
     configs = all_variants(base_config(size, vocab_size, ff_sparsity)) if ff_sparsity else usual
     n = configs["terraformer"].ff_sparsity
