@@ -120,7 +120,9 @@ def test_checkpoint_extractive_run_uses_its_salience_model(tmp_path, data, capsy
         assert sum(len(s.split()) for s in chosen[:-1]) < 20  # the last may cross the budget
 
 
-def test_checkpoint_rewritten_run_rewrites_key_sentences_for_the_budget(tmp_path, data):
+def test_checkpoint_rewritten_run_rewrites_key_sentences_for_the_budget(
+    tmp_path, data, monkeypatch
+):
     import shutil
 
     from summarizer.paths import REWRITER_DIR
@@ -131,6 +133,7 @@ def test_checkpoint_rewritten_run_rewrites_key_sentences_for_the_budget(tmp_path
     SalienceModel().save(checkpoint)
     shutil.copytree(checkpoint, tmp_path / "rw")
     shutil.move(tmp_path / "rw", checkpoint / REWRITER_DIR)
+    monkeypatch.setattr("summarizer.api.REWRITE_ABOVE", 0)  # the fixture's sentences are short
     run = EvalSettings(data=str(data), out=str(tmp_path / "x"), checkpoint=str(checkpoint),
                        mode="rewritten", max_words=30, num_beams=1, limit=2)  # fmt: skip
     metrics = evaluate(run)

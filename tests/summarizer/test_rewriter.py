@@ -97,7 +97,7 @@ def test_each_key_sentence_is_rewritten_in_order(tiny, rewrite_every_sentence):
     assert summarizer.summarize(PAPER, GREEDY).warning == ""
 
 
-def test_the_most_salient_rewrites_fill_the_budget_in_document_order(tiny):
+def test_the_most_salient_rewrites_fill_the_budget_in_document_order(tiny, rewrite_every_sentence):
     model, tokenizer = tiny
     salience = salience_preferring("sparse")
     decoding = zlib.crc32(b"decoding") % salience.config.hash_buckets
