@@ -52,9 +52,11 @@ def test_shipped_model_also_writes_abstractive_summaries(shipped):
     assert result.summary not in PAPER  # new text, not a copied sentence
 
 
-def test_shipped_rewriter_rewrites_key_sentences_from_their_sources(shipped):
+def test_shipped_rewriter_rewrites_key_sentences_from_their_sources(shipped, monkeypatch):
     from summarizer.api import MIN_CONDITIONING_GAP
     from summarizer.rewriter import PICK_FACTOR
+
+    monkeypatch.setattr("summarizer.api.REWRITE_ABOVE", 0)  # every key sentence, long or not
 
     assert shipped.modes == ["extractive", "rewritten", "abstractive"]
     assert shipped.rewriter_gap >= MIN_CONDITIONING_GAP  # rewriter/conditioning.json
