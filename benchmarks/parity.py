@@ -112,6 +112,10 @@ def run_folder(name: str) -> str:
     return name.replace("+", "").strip().replace(" ", "-")
 
 
+# How the name of a run at another Sparse FF block size begins its suffix: "dense (N = 8)".
+OTHER_N = " (N = "
+
+
 def architecture(config: TerraformerConfig) -> dict:
     return {key: getattr(config, key) for key in ARCHITECTURE}
 
@@ -129,14 +133,14 @@ def placements(size: int, vocab_size: int, ff_sparsity: int = 0) -> dict[str, tu
         if architecture(config) == architecture(usual[name]):
             placed[name] = (config, f"d{size}/{run_folder(name)}", name)
         else:
-            placed[name] = (config, f"d{size}-N{n}/{run_folder(name)}", f"{name} (N = {n})")
+            placed[name] = (config, f"d{size}-N{n}/{run_folder(name)}", f"{name}{OTHER_N}{n})")
     return placed
 
 
 def dense_of(variant: str) -> str:
     """The dense run a variant is compared with: the one matched to the same Terraformer
     ("+sparse FF (N = 8)" -> "dense (N = 8)")."""
-    _, mark, n = variant.partition(" (N = ")
+    _, mark, n = variant.partition(OTHER_N)
     return f"dense{mark}{n}"
 
 
@@ -260,7 +264,7 @@ def markdown(results: list[dict], args: argparse.Namespace) -> str:
         "(full attention, dense output layer); the full Terraformer (both, LSH attention and "
         "the sparse output layer). Where they were run, +both +LSH and +both +sparse output add "
         "one of the Terraformer's two further parts to +both. 2 + 2 layers, 4 heads, Sparse FF "
-        "N = 32, S = 4." + OTHER_N_NOTE * any(" (N = " in r["variant"] for r in results),
+        "N = 32, S = 4." + OTHER_N_NOTE * any(OTHER_N in r["variant"] for r in results),
         "",
         report(results),
         "",
