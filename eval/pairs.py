@@ -3,7 +3,7 @@ sentence that holds most of it, for training the Terraformer to rewrite one key 
 the style of an abstract.
 
     python -m eval.pairs ../shared/data/arxiv/train.jsonl.gz ../shared/data/pubmed/train.jsonl.gz \\
-        --out ../runs/pairs/train.jsonl.gz [--min-recall 0.5]
+        --out ../runs/pairs/train.jsonl.gz [--min-recall 0.5] [--deletions]
 
 "Holds most of it": the article sentence with the highest ROUGE-L recall of the abstract
 sentence (longest common subsequence of rouge-score's stemmed tokens over the abstract
@@ -12,6 +12,10 @@ kept when that recall reaches `--min-recall`; abstract sentences that fuse sever
 sentences, or say what no one sentence says, have none. The pairs are written as Cohan-format
 records, one source sentence as `article_text` and one abstract sentence as `abstract_text`, so
 training and evaluation read them as they read papers.
+
+`--deletions` keeps only the pairs whose abstract sentence is its source with words taken out
+(`is_deletion`): a rewriter trained on them learns what an abstract leaves out of a sentence,
+not how it rephrases one.
 """
 
 from __future__ import annotations
@@ -35,6 +39,11 @@ log = logging.getLogger(__name__)
 MIN_TARGET_TOKENS = 5  # shorter abstract sentences ("results :") are not worth a rewrite
 MAX_SOURCE_WORDS = 80  # longer "sentences" are mostly splitting failures (tables, lists)
 CANDIDATES = 10  # article sentences, by shared words, whose LCS is computed
+
+# A deletion pair (`is_deletion`), in whitespace words, case aside:
+DELETION_FOUND = 0.9  # at least this share of the abstract sentence's words are its source's
+DELETION_LENGTH = 0.85  # the abstract sentence is shorter than this share of its source
+DELETION_MIN_WORDS = 20  # and the source has at least this many words to take some out of
 
 
 @dataclass(frozen=True)
@@ -75,14 +84,30 @@ def sentence_pairs(article: str, abstract: str, min_recall: float = 0.5) -> list
     return pairs
 
 
-def paper_pairs(paths: list[Path], min_recall: float) -> Iterator[dict]:
-    """Cohan-format records, one per pair, of every usable paper in the files."""
+def is_deletion(pair: Pair) -> bool:
+    """Whether the abstract sentence is its (long enough) source with words taken out: nearly
+    all its words are the source's, and it is clearly shorter."""
+    source, target = pair.source.split(), pair.target.split()
+    words = {w.lower() for w in source}
+    found = sum(w.lower() in words for w in target) / max(1, len(target))
+    return (
+        len(source) >= DELETION_MIN_WORDS
+        and len(target) < DELETION_LENGTH * len(source)
+        and found >= DELETION_FOUND
+    )
+
+
+def paper_pairs(paths: list[Path], min_recall: float, deletions: bool = False) -> Iterator[dict]:
+    """Cohan-format records, one per pair, of every usable paper in the files; with
+    `deletions`, only the deletion pairs."""
     for path in paths:
         for record in read_records(path):
             if record["problem"]:
                 continue
             pairs = sentence_pairs(record["article"], record["abstract"], min_recall)
-            for k, pair in enumerate(pairs):
+            for k, pair in enumerate(pairs):  # k numbers every pair, kept or not
+                if deletions and not is_deletion(pair):
+                    continue
                 yield {
                     "article_id": f"{record['id']}#{k}",
                     "article_text": [pair.source],
@@ -97,6 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("data", nargs="+", help="Cohan-format files or folders of them")
     parser.add_argument("--out", required=True, help="a .jsonl or .jsonl.gz file to write")
     parser.add_argument("--min-recall", type=float, default=0.5)
+    parser.add_argument(
+        "--deletions",
+        action="store_true",
+        help="keep only pairs whose abstract sentence is its source with words taken out",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if not 0.0 <= args.min_recall <= 1.0:
@@ -111,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     opener = gzip.open if out.name.endswith(".gz") else open
     n = 0
     with opener(partial, "wt", encoding="utf-8") as f:
-        for n, record in enumerate(paper_pairs(paths, args.min_recall), start=1):
+        for n, record in enumerate(paper_pairs(paths, args.min_recall, args.deletions), start=1):
             f.write(json.dumps(record) + "\n")
             if n % 10_000 == 0:
                 log.info("%d pairs", n)

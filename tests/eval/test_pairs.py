@@ -3,7 +3,7 @@ import json
 import pytest
 
 from data.dataset import load_documents
-from eval.pairs import lcs_length, main, sentence_pairs
+from eval.pairs import Pair, is_deletion, lcs_length, main, sentence_pairs
 from tests.cohan_fixtures import write_cohan
 
 ARTICLE = (
@@ -38,6 +38,43 @@ def test_each_abstract_sentence_is_paired_with_the_article_sentence_that_holds_i
 
 def test_short_abstract_sentences_get_no_pair():
     assert sentence_pairs(ARTICLE, "sparse attention .", min_recall=0.0) == []
+
+
+LONG = (
+    "in this work we show that our sparse model , trained for two days on eight cores , "
+    "decodes long scientific papers four times faster than a dense model of the same size ."
+)
+
+
+def test_a_deletion_pair_is_its_long_source_with_words_taken_out():
+    cut = "we show that our sparse model decodes long papers four times faster than a dense model ."
+    assert is_deletion(Pair(LONG, cut, 1.0))
+    # the same words in other case are the same words
+    assert is_deletion(Pair(LONG, cut.replace("we show", "We show"), 1.0))
+    # a paraphrase brings in words the source does not have
+    said = "we find that the sparse network writes long articles four times as fast as dense ones ."
+    assert not is_deletion(Pair(LONG, said, 0.5))
+    # the whole sentence again is not a deletion, nor is a cut of a short source
+    assert not is_deletion(Pair(LONG, LONG, 1.0))
+    short = "our sparse model decodes long papers four times faster than a dense model ."
+    assert not is_deletion(Pair(short, "our sparse model decodes long papers faster .", 1.0))
+
+
+def test_the_command_keeps_only_deletion_pairs_when_asked(tmp_path):
+    cut = "we show that our sparse model decodes long papers four times faster than a dense model ."
+    papers = tmp_path / "papers.jsonl"
+    records = [
+        {"article_id": "p0", "article_text": [LONG], "abstract_text": [cut]},
+        {"article_id": "p1", "article_text": [LONG], "abstract_text": [LONG]},
+    ]
+    papers.write_text("".join(json.dumps(r) + "\n" for r in records))
+    every, deletions = tmp_path / "every.jsonl", tmp_path / "deletions.jsonl"
+    assert main([str(papers), "--out", str(every)]) == 0
+    assert main([str(papers), "--out", str(deletions), "--deletions"]) == 0
+    assert len(every.read_text().splitlines()) == 2
+    kept = [json.loads(line) for line in deletions.read_text().splitlines()]
+    assert [r["article_id"] for r in kept] == ["p0#0"]
+    assert kept[0]["abstract_text"] == [cut]
 
 
 def test_the_command_writes_pairs_that_load_as_documents(tmp_path):
