@@ -151,7 +151,7 @@ def settings_controls(
             key="mode",
             help="Key sentences: the paper's own most salient sentences (the better summary by "
             "ROUGE on our validation papers). Rewritten: the key sentences, the long ones written "
-            "again, shorter, by a Terraformer trained to rewrite sentences (where the model has "
+            "again, shorter, by a Terraformer trained to shorten sentences (where the model has "
             "one). "
             "Written by the model: new text from the Terraformer's decoder.",
         )
