@@ -44,13 +44,13 @@ LONG = (
     "in this work we show that our sparse model , trained for two days on eight cores , "
     "decodes long scientific papers four times faster than a dense model of the same size ."
 )
+CUT = "we show that our sparse model decodes long papers four times faster than a dense model ."
 
 
 def test_a_deletion_pair_is_its_long_source_with_words_taken_out():
-    cut = "we show that our sparse model decodes long papers four times faster than a dense model ."
-    assert is_deletion(Pair(LONG, cut, 1.0))
+    assert is_deletion(Pair(LONG, CUT, 1.0))
     # the same words in other case are the same words
-    assert is_deletion(Pair(LONG, cut.replace("we show", "We show"), 1.0))
+    assert is_deletion(Pair(LONG, CUT.replace("we show", "We show"), 1.0))
     # a paraphrase brings in words the source does not have
     said = "we find that the sparse network writes long articles four times as fast as dense ones ."
     assert not is_deletion(Pair(LONG, said, 0.5))
@@ -61,10 +61,9 @@ def test_a_deletion_pair_is_its_long_source_with_words_taken_out():
 
 
 def test_the_command_keeps_only_deletion_pairs_when_asked(tmp_path):
-    cut = "we show that our sparse model decodes long papers four times faster than a dense model ."
     papers = tmp_path / "papers.jsonl"
     records = [
-        {"article_id": "p0", "article_text": [LONG], "abstract_text": [cut]},
+        {"article_id": "p0", "article_text": [LONG], "abstract_text": [CUT]},
         {"article_id": "p1", "article_text": [LONG], "abstract_text": [LONG]},
     ]
     papers.write_text("".join(json.dumps(r) + "\n" for r in records))
@@ -74,7 +73,7 @@ def test_the_command_keeps_only_deletion_pairs_when_asked(tmp_path):
     assert len(every.read_text().splitlines()) == 2
     kept = [json.loads(line) for line in deletions.read_text().splitlines()]
     assert [r["article_id"] for r in kept] == ["p0#0"]
-    assert kept[0]["abstract_text"] == [cut]
+    assert kept[0]["abstract_text"] == [CUT]
 
 
 def test_the_command_writes_pairs_that_load_as_documents(tmp_path):
