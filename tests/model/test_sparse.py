@@ -29,10 +29,12 @@ def test_sparse_ff_inference_runs_under_autocast():
     x = torch.randn(2, 20, 32)
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
         mixed = ff(x)  # 40 tokens: the selecting path
+        few = ff(x[:1, :4])  # 4 tokens: the gathering path
         # bf16 scores may choose other units than fp32 would: compare with the same choice.
         chosen = ff.controller_logits(x).argmax(dim=-1)
         expected = ff.dense_forward(x, F.one_hot(chosen, 8).to(x.dtype))
     torch.testing.assert_close(mixed.float(), expected.float(), atol=0.05, rtol=0.05)
+    torch.testing.assert_close(few.float(), expected[:1, :4].float(), atol=0.05, rtol=0.05)
 
 
 def test_sparse_ff_uses_one_unit_per_block_at_inference():

@@ -282,16 +282,21 @@ class SparseFF(nn.Module):
         return (torch.cat(out) + self.b2).view(shape)
 
     def gather_forward(self, x: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:
-        """Only the chosen unit of each block. chosen: (..., K) indices within blocks."""
+        """Only the chosen unit of each block. chosen: (..., K) indices within blocks.
+
+        W1's chosen rows are gathered for one batched product with x; W2's are summed straight
+        from the weight, scaled by the activations, as an embedding bag: no gathered copy of
+        them is written and read again (a decoding step of medium-800m reads 24 such layers)."""
         shape = x.shape
         x = x.reshape(-1, shape[-1])  # (P, D) for P tokens
         offsets = torch.arange(self.n_blocks, device=x.device) * self.block
-        units = (chosen.reshape(-1, self.n_blocks) + offsets).reshape(-1)  # (P * K,)
-        w1 = self.w1.index_select(0, units).view(x.shape[0], self.n_blocks, -1)  # (P, K, D)
-        w2 = self.w2.index_select(0, units).view(x.shape[0], self.n_blocks, -1)  # (P, K, D)
-        h = F.relu(torch.bmm(w1, x.unsqueeze(-1)))  # (P, K, 1)
-        y = torch.bmm(w2.transpose(1, 2), h).squeeze(-1) + self.b2  # (P, D)
-        return y.view(shape)
+        units = chosen.reshape(-1, self.n_blocks) + offsets  # (P, K) rows of W1 and W2
+        w1 = self.w1.index_select(0, units.flatten()).view(x.shape[0], self.n_blocks, -1)
+        h = torch.bmm(w1, x.unsqueeze(-1)).squeeze(-1).relu_()  # (P, K)
+        # (under autocast h is half precision; embedding_bag needs W2's dtype)
+        h = h.to(self.w2.dtype)
+        y = F.embedding_bag(units, self.w2, per_sample_weights=h, mode="sum")  # (P, D)
+        return (y + self.b2).view(shape)
 
 
 def sample_units(logits: torch.Tensor, temperature: float) -> torch.Tensor:
