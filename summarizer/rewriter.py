@@ -13,7 +13,9 @@ phrase or one between commas. Where it drops more from the middle, it splices tw
 sentence into a claim the paper does not make ("confined between a flat surface with strong
 anchoring and a patterned surface, finding transitions between a homeotropic texture and ..."
 became "confined between a homeotropic texture"). Such a rewrite is not used: the best beam
-that does not splice is, or else the sentence itself.
+that does not splice is, or else the sentence itself. Most long sentences' shorter beams
+splice. The beam chosen is kept only where the rewriter finds it a likelier output than the
+sentence itself.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 import torch
 from transformers import LogitsProcessorList
 
-from summarizer.model.modeling import TerraformerForConditionalGeneration
+from summarizer.model.modeling import IGNORE_INDEX, TerraformerForConditionalGeneration
 from summarizer.model.tokenizer import load_tokenizer
 from summarizer.paths import REWRITER_DIR
 from summarizer.settings import GenerationSettings
@@ -111,18 +113,13 @@ class Rewriter:
         """Each sentence (the training data's style) rewritten, in the same order: one batch,
         searched with `settings`' beams, repeat and length penalties. With
         settings.paper_words, only words of `paper` (default: the sentences) and common
-        words of abstracts, and only its numbers, are written. A rewrite may be empty; one
-        that splices its sentence (`splices`) gives way to the next beam that does not, or
-        else to the sentence itself."""
+        words of abstracts, and only its numbers, are written. A rewrite that splices its
+        sentence (`splices`) gives way to the next beam that does not, or else to the sentence
+        itself; the one chosen is kept where the rewriter finds it likelier than its sentence
+        (`unless_copying_is_likelier`)."""
         if not sentences:
             return []
-        batch = self.tokenizer(
-            sentences,
-            padding=True,
-            truncation=True,
-            max_length=self.model.config.max_input_tokens,
-            return_tensors="pt",
-        )
+        batch = self.encode(sentences, self.model.config.max_input_tokens)
         processors = LogitsProcessorList()
         constraint = None
         if settings.paper_words:
@@ -148,11 +145,53 @@ class Rewriter:
         if constraint is not None:
             written = [constraint.trim(text) for text in written]
         written = [" ".join(text.split()) for text in written]
+        sources = [" ".join(s.split()) for s in sentences]
         # Each sentence's beams, best first: the first that does not splice it, else itself.
-        return [
-            next(
-                (text for text in written[i * beams : (i + 1) * beams] if not splices(s, text)),
-                " ".join(s.split()),
-            )
-            for i, s in enumerate(sentences)
+        chosen = [
+            next((text for text in written[i * beams : (i + 1) * beams] if not splices(s, text)), s)
+            for i, s in enumerate(sources)
         ]
+        return self.unless_copying_is_likelier(sources, chosen)
+
+    def unless_copying_is_likelier(self, sources: list[str], rewrites: list[str]) -> list[str]:
+        """Each rewrite, or its sentence where the rewriter finds the sentence itself at least
+        as likely an output as the rewrite (mean log-probability per token, given the
+        sentence), or where the rewrite is empty: a cut the model is less sure of than of
+        copying is not made. With it about 30% of the long key sentences stay rewritten (first
+        50 + 50 validation papers), and on all 100 + 100 ROUGE-2 rose by 0.05 (arXiv) and 0.25
+        (PubMed) over keeping every chosen beam, p = 0.006 each (model card, "Key sentences,
+        rewritten")."""
+        changed = [i for i, (s, r) in enumerate(zip(sources, rewrites, strict=True)) if r != s]
+        if not changed:
+            return rewrites
+        given = [sources[i] for i in changed]
+        rewritten = self.mean_log_probs(given, [rewrites[i] for i in changed])
+        copied = self.mean_log_probs(given, given)
+        out = list(rewrites)
+        for i, new, same in zip(changed, rewritten, copied, strict=True):
+            if not rewrites[i] or same >= new:
+                out[i] = sources[i]
+        return out
+
+    def encode(self, texts: list[str], max_tokens: int) -> dict[str, torch.Tensor]:
+        """Token ids and attention mask of `texts`, one padded batch, each cut to max_tokens."""
+        return self.tokenizer(
+            texts, padding=True, truncation=True, max_length=max_tokens, return_tensors="pt"
+        )
+
+    def mean_log_probs(self, sources: list[str], targets: list[str]) -> list[float]:
+        """The rewriter's mean log-probability per token of each target (its tokens and the
+        closing </s>, teacher-forced) when it reads the source: one padded batch."""
+        inputs = self.encode(sources, self.model.config.max_input_tokens)
+        written = self.encode(targets, MAX_SENTENCE_TOKENS)
+        labels = written["input_ids"].masked_fill(written["attention_mask"] == 0, IGNORE_INDEX)
+        with torch.inference_mode():
+            logits = self.model(
+                input_ids=inputs["input_ids"],
+                attention_mask=inputs["attention_mask"],
+                labels=labels,
+            ).logits.float()
+        # (the copy head's logits are log-probabilities already; log_softmax leaves them so)
+        chosen = logits.log_softmax(-1).gather(-1, labels.clamp(min=0).unsqueeze(-1))
+        real = labels != IGNORE_INDEX
+        return ((chosen.squeeze(-1) * real).sum(1) / real.sum(1)).tolist()

@@ -203,9 +203,45 @@ def test_a_splicing_rewrite_gives_way_to_the_next_beam_or_to_its_sentence(tiny, 
         return tokenizer(beams, padding=True, return_tensors="pt")["input_ids"]
 
     monkeypatch.setattr(rewriter.model, "generate", generate)
+    # Every chosen beam kept, so that only splicing decides (the likelihood rule: next test).
+    monkeypatch.setattr(rewriter, "unless_copying_is_likelier", lambda given, rewrites: rewrites)
     settings = GenerationSettings(num_beams=2, paper_words=False, mode="rewritten")
     assert rewriter.rewrite([SENTENCE, SENTENCE], settings) == [beams[1], SENTENCE]
     assert asked["num_beams"] == asked["num_return_sequences"] == 2
+
+
+def test_a_rewrite_is_kept_only_where_the_rewriter_finds_it_likelier_than_its_sentence(
+    tiny, monkeypatch
+):
+    model, tokenizer = tiny
+    rewriter = Rewriter(model, tokenizer)
+    sure, unsure = f"{HEAD} with strong anchoring .", f"{HEAD} and a patterned surface ."
+    likelihood = {sure: -1.0, unsure: -3.0, SENTENCE: -2.0, "": 0.0}
+    monkeypatch.setattr(
+        rewriter, "mean_log_probs", lambda given, targets: [likelihood[t] for t in targets]
+    )
+    kept = rewriter.unless_copying_is_likelier([SENTENCE] * 3, [sure, unsure, ""])
+    assert kept == [sure, SENTENCE, SENTENCE]  # an empty rewrite never drops a key sentence
+    # rewrite() applies the rule to the beam it chose
+    ids = tokenizer([unsure, sure], padding=True, return_tensors="pt")["input_ids"]
+    monkeypatch.setattr(rewriter.model, "generate", lambda **kwargs: ids)
+    settings = GenerationSettings(num_beams=1, paper_words=False, mode="rewritten")
+    assert rewriter.rewrite([SENTENCE, SENTENCE], settings) == [SENTENCE, sure]
+
+
+def test_the_rewriter_scores_a_target_by_the_source_it_reads_row_by_row(tiny):
+    """The tiny model writes the opening of what it reads: a sentence's own words are likelier
+    given it than another sentence's, and a row's score does not depend on the batch's
+    padding."""
+    model, tokenizer = tiny
+    rewriter = Rewriter(model, tokenizer)
+    short = "the model attention sparse layer ."
+    long = "we show that decoding speed memory loss is lower on long inputs ."
+    pairs = [(short, short), (long, long), (short, long)]
+    batched = rewriter.mean_log_probs([s for s, _ in pairs], [t for _, t in pairs])
+    alone = [rewriter.mean_log_probs([s], [t])[0] for s, t in pairs]
+    assert batched == pytest.approx(alone, abs=1e-4)
+    assert batched[0] > batched[2]
 
 
 def test_without_a_rewriter_the_mode_says_how_to_get_one(tiny):
