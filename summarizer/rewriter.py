@@ -165,8 +165,9 @@ class Rewriter:
         if not changed:
             return rewrites
         given = [sources[i] for i in changed]
-        rewritten = self.mean_log_probs(given, [rewrites[i] for i in changed])
-        copied = self.mean_log_probs(given, given)
+        # one batch: each changed sentence read twice, once for its rewrite, once for itself
+        scores = self.mean_log_probs(given + given, [rewrites[i] for i in changed] + given)
+        rewritten, copied = scores[: len(given)], scores[len(given) :]
         out = list(rewrites)
         for i, new, same in zip(changed, rewritten, copied, strict=True):
             if not rewrites[i] or same >= new:
@@ -186,10 +187,10 @@ class Rewriter:
         written = self.encode(targets, MAX_SENTENCE_TOKENS)
         labels = written["input_ids"].masked_fill(written["attention_mask"] == 0, IGNORE_INDEX)
         with torch.inference_mode():
-            logits = self.model(
+            logits = self.model(  # decoder inputs, not labels: no loss is wanted here
                 input_ids=inputs["input_ids"],
                 attention_mask=inputs["attention_mask"],
-                labels=labels,
+                decoder_input_ids=self.model.shift_right(labels),
             ).logits.float()
         # (the copy head's logits are log-probabilities already; log_softmax leaves them so)
         chosen = logits.log_softmax(-1).gather(-1, labels.clamp(min=0).unsqueeze(-1))
