@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from summarizer.model.layers.dropout import dropout
+from summarizer.model.layers.packed import PackedLinear
 
 
 class MultiplicativeDense(nn.Module):
@@ -30,6 +31,7 @@ class MultiplicativeDense(nn.Module):
         self.gate = nn.Parameter(torch.empty(n_modules, d_in))  # D: (S, d_in)
         self.proj = nn.Parameter(torch.empty(d_in, self.d_module))  # E: (d_in, M)
         self.bias = nn.Parameter(torch.empty(d_out)) if bias else None
+        self.packed = PackedLinear()  # the few-token product's E, packed (inference on CPU)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -49,7 +51,8 @@ class MultiplicativeDense(nn.Module):
         if x.shape[:-1].numel() > self.d_module:
             return F.linear(x, self.weight(), self.bias)
         gated = x.unsqueeze(-2) * self.gate  # (..., S, d_in)
-        y = (gated @ self.proj).flatten(-2)  # (..., S * M)
+        y = self.packed(gated, [self.proj], self.proj.t)  # None where it does not apply
+        y = (gated @ self.proj if y is None else y).flatten(-2)  # (..., S * M)
         return y + self.bias if self.bias is not None else y
 
     def weight(self) -> torch.Tensor:
