@@ -32,13 +32,11 @@ from transformers.modeling_outputs import BaseModelOutput, Seq2SeqLMOutput
 from summarizer.model.configuration import TerraformerConfig
 from summarizer.model.layers.attention import AttentionState, LSHAttention, SelfAttention
 from summarizer.model.layers.dropout import dropout
+from summarizer.model.layers.packed import FEW_ROWS, Linear
 from summarizer.model.layers.reversible import ReversibleStack
 from summarizer.model.layers.sparse import DenseFF, MultiplicativeDense, SparseFF
 
 IGNORE_INDEX = -100  # label value excluded from the loss, as in transformers
-# A decoding step's rows (the beams) at most this many: the dense output layer is computed as
-# weight @ hidden^T (see `output_logits`).
-FEW_ROWS = 16
 
 
 class TerraformerPreTrainedModel(PreTrainedModel):
@@ -85,7 +83,7 @@ class TerraformerForConditionalGeneration(TerraformerPreTrainedModel, Generation
                 config.d_model, config.vocab_size, config.loss_sparsity
             )
         else:
-            self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
+            self.lm_head = Linear(config.d_model, config.vocab_size, bias=False)
         self.copy_head = CopyHead(config.d_model) if config.copy_attention else None
         self.post_init()
 
@@ -99,12 +97,14 @@ class TerraformerForConditionalGeneration(TerraformerPreTrainedModel, Generation
         return self.lm_head
 
     def output_logits(self, hidden: torch.Tensor) -> torch.Tensor:
-        """lm_head(hidden): (B, T, D) -> (B, T, V). For the few rows of a decoding step the dense
-        layer is taken as weight @ hidden^T: on 2 CPU threads that product ran 3-5x faster than
-        nn.Linear's at 2-16 rows of a 16k x 256 float32 layer (equal up to rounding), and this
-        layer was a fifth of a beam-4 step."""
+        """lm_head(hidden): (B, T, D) -> (B, T, V). The few rows of a decoding step go through
+        the packed weight (`Linear`). Where it does not apply (one row on one thread, gradients
+        on) the dense layer is taken as weight @ hidden^T: on 2 CPU threads that product ran
+        3-5x faster than nn.Linear's at 2-16 rows of a 16k x 256 float32 layer (equal up to
+        rounding), and this layer was a fifth of a beam-4 step."""
         rows = hidden.shape[:-1].numel()
-        if not isinstance(self.lm_head, nn.Linear) or rows > FEW_ROWS:
+        packs = isinstance(self.lm_head, Linear) and self.lm_head.packs(hidden)
+        if not isinstance(self.lm_head, nn.Linear) or rows > FEW_ROWS or packs:
             return self.lm_head(hidden)
         flat = hidden.reshape(rows, hidden.shape[-1])
         return (self.lm_head.weight @ flat.t()).t().reshape(*hidden.shape[:-1], -1)

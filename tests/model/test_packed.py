@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from summarizer.model.layers import packed
-from summarizer.model.layers.packed import PackedLinear
+from summarizer.model.layers.packed import Linear, PackedLinear
 from summarizer.model.layers.sparse import MultiplicativeDense
 
 needs_onednn = pytest.mark.skipif(not packed.ONEDNN, reason="this torch has no oneDNN")
@@ -51,3 +51,26 @@ def test_packed_product_steps_aside_where_it_does_not_apply():
     y = layer(x)
     y.sum().backward()
     assert layer.proj.grad is not None
+
+
+@pytest.fixture
+def threads():
+    """Sets torch's thread count for a test, then puts the old one back."""
+    before = torch.get_num_threads()
+    yield torch.set_num_threads
+    torch.set_num_threads(before)
+
+
+@needs_onednn
+def test_linear_packs_a_few_rows_and_one_row_only_on_several_threads(threads):
+    torch.manual_seed(0)
+    layer = Linear(1024, 1024).eval()  # 2^20 weights: just large enough
+    plain = torch.nn.Linear(1024, 1024)
+    assert layer.state_dict().keys() == plain.state_dict().keys()
+    with torch.no_grad():
+        for n_threads, rows, packs in ((1, 1, False), (1, 4, True), (2, 1, True), (1, 17, False)):
+            threads(n_threads)
+            x = torch.randn(rows, 1024)
+            assert layer.packs(x) == packs, (n_threads, rows)
+            torch.testing.assert_close(layer(x), F.linear(x, layer.weight, layer.bias))
+        assert layer.packed._cached is not None

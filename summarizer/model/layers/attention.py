@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from summarizer.model.layers.dropout import dropout as drop
+from summarizer.model.layers.packed import Linear
 from summarizer.model.layers.sparse import SparseQKV
 
 # Logit for masked keys (padding, future, chunks out of range) and for a token's own key.
@@ -62,7 +63,7 @@ class SelfAttention(nn.Module):
             self.out = None
         else:
             self.qkv = DenseQKV(d_model, shared_qk=self.shared_qk)
-            self.out = nn.Linear(d_model, d_model)
+            self.out = Linear(d_model, d_model)
 
     @torch.no_grad()
     def silence_(self) -> None:
@@ -211,9 +212,9 @@ class DenseQKV(nn.Module):
     def __init__(self, d_model: int, shared_qk: bool):
         super().__init__()
         self.shared_qk = shared_qk
-        self.q = nn.Linear(d_model, d_model)
-        self.k = None if shared_qk else nn.Linear(d_model, d_model)
-        self.v = nn.Linear(d_model, d_model)
+        self.q = Linear(d_model, d_model)
+        self.k = None if shared_qk else Linear(d_model, d_model)
+        self.v = Linear(d_model, d_model)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         q = self.q(x)

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from summarizer.model.layers.dropout import dropout
-from summarizer.model.layers.packed import PackedLinear
+from summarizer.model.layers.packed import Linear, PackedLinear
 
 
 class MultiplicativeDense(nn.Module):
@@ -334,8 +334,8 @@ class DenseFF(nn.Module):
 
     def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0):
         super().__init__()
-        self.w1 = nn.Linear(d_model, d_ff)
-        self.w2 = nn.Linear(d_ff, d_model)
+        self.w1 = Linear(d_model, d_ff)
+        self.w2 = Linear(d_ff, d_model)
         self.dropout = dropout
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
