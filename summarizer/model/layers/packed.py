@@ -55,7 +55,17 @@ class PackedLinear:
         one of them has changed since the last packing."""
         if not applies(x, sources):
             return None
-        key = tuple((p.data_ptr(), p._version, p.dtype) for p in sources)
+        return self.product(x, sources, weight, bias)
+
+    def product(
+        self,
+        x: torch.Tensor,
+        sources: Sequence[torch.Tensor],
+        weight: Callable[[], torch.Tensor],
+        bias: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """`__call__` for a caller that has already checked that `applies(x, sources)`."""
+        key = parameters_key(sources)
         if self._cached is None or self._cached[0] != key:
             with torch.no_grad():
                 w = weight().contiguous()
@@ -75,7 +85,7 @@ class Linear(nn.Linear):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.packs(x):
-            return self.packed(x, [self.weight], lambda: self.weight, self.bias)
+            return self.packed.product(x, [self.weight], lambda: self.weight, self.bias)
         return super().forward(x)
 
     def packs(self, x: torch.Tensor) -> bool:
@@ -83,6 +93,12 @@ class Linear(nn.Linear):
         rows = x.shape[:-1].numel()
         few = rows <= FEW_ROWS and (rows > 1 or torch.get_num_threads() > 1)
         return few and applies(x, [self.weight])
+
+
+def parameters_key(params: Sequence[torch.Tensor]) -> tuple:
+    """What a tensor derived from `params` is current for: it changes when one of them is
+    replaced (storage), modified in place (version counter) or cast (dtype)."""
+    return tuple((p.data_ptr(), p._version, p.dtype) for p in params)
 
 
 def applies(x: torch.Tensor, sources: Sequence[torch.Tensor]) -> bool:

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from summarizer.model.layers.dropout import dropout
-from summarizer.model.layers.packed import Linear, PackedLinear
+from summarizer.model.layers.packed import Linear, PackedLinear, parameters_key
 
 
 class MultiplicativeDense(nn.Module):
@@ -154,8 +154,7 @@ class SparseQKV(nn.Module):
         """The Q, (K,) V kernels as one (k * 3 * M, outputs * M) matrix whose rows follow the
         taps of `convolve_last`, and their biases; rebuilt only when a kernel changes."""
         convs = [c for c in (self.q_conv, self.k_conv, self.v_conv) if c is not None]
-        params = [p for c in convs for p in (c.weight, c.bias)]
-        key = tuple((p.data_ptr(), p._version, p.dtype) for p in params)
+        key = parameters_key([p for c in convs for p in (c.weight, c.bias)])
         if getattr(self, "_fused_key", None) != key:
             with torch.no_grad():
                 k, m = self.time_kernel, self.d_module
