@@ -279,6 +279,13 @@ def plot(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def repetitions(rows: list[dict]) -> str:
+    """How many repetitions the rows' medians are of: "3", or a range such as "3-5" where runs
+    with different --repeats were merged."""
+    counts = sorted({len(row["all_ms"]) for row in rows})
+    return str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+
+
 def markdown(rows: list[dict], settings: dict) -> str:
     """The RESULTS.md section: the command, the method, the table and the plot."""
     threads = " ".join(map(str, settings["threads"]))
@@ -295,7 +302,7 @@ def markdown(rows: list[dict], settings: dict) -> str:
         f"measured {measured}, and the other rows are kept from earlier runs "
         f"(`benchmarks/{STORED}`, dated). Unbatched decoding, milliseconds per generated "
         "token after the encoder pass and the prefill, random weights, median of interleaved "
-        f"repetitions ({settings['repeats']} in the last run). Whole models go through "
+        f"repetitions ({repetitions(rows)} per row). Whole models go through "
         "`generate()` (greedy, cached); a block is one decoder block (two attention sublayers "
         "and a FF) "
         'stepped directly over a cache of the input length. "+both" is Sparse FF + Sparse '

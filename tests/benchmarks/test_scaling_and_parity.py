@@ -65,6 +65,15 @@ def test_a_report_keeps_the_rows_of_what_it_did_not_measure_again(tmp_path):
     assert merged == small_model + new_model + old_block
 
 
+def test_the_report_says_how_many_repetitions_its_rows_hold():
+    def row(n):
+        return {"all_ms": [1.0] * n}
+
+    assert scaling.repetitions([row(3), row(3)]) == "3"
+    # merged runs with different --repeats: the report must not claim the last run's count
+    assert scaling.repetitions([row(5), row(3), row(5)]) == "3-5"
+
+
 def test_a_block_spec_must_name_a_paper_model_or_give_five_numbers():
     assert scaling.parse_block("17B")[1] == scaling.BLOCK_SHAPES["17B"]
     assert scaling.parse_block("64:256:4:8:4")[1].d_ff == 256
