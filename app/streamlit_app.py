@@ -153,7 +153,9 @@ def settings_controls(
             "ROUGE on our validation papers). Rewritten: the key sentences, the long ones written "
             "again, shorter, by a Terraformer trained to shorten sentences (where the model has "
             "one). "
-            "Written by the model: new text from the Terraformer's decoder.",
+            "Written by the model: new text from the Terraformer's decoder, about the paper and "
+            "in its terms, but often not yet fluent (a 15M-parameter model trained on two CPU "
+            "cores; see the model card).",
         )
         length = st.segmented_control(
             "Summary length",

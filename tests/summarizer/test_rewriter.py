@@ -151,14 +151,15 @@ def test_a_rewrite_that_came_out_as_a_fragment_is_passed_over(tiny, rewrite_ever
 
 def test_the_rewriter_writes_each_sentence_of_a_padded_batch_from_that_sentence(tiny):
     """The tiny model copies the opening of what it reads: a rewrite that read another row, or
-    its padding, would begin with another sentence's words."""
+    its padding, would begin with another sentence's words. (Two words: how far the 300-step
+    fixture copies depends on the CPU's arithmetic; on an AVX-512 machine it drops "that".)"""
     model, tokenizer = tiny
     sentences = ["the model attention sparse layer .", "we show that decoding speed memory loss ."]
     rewriter = Rewriter(model, tokenizer)
     written = rewriter.rewrite(sentences, GREEDY)
     assert written == [rewriter.rewrite([s], GREEDY)[0] for s in sentences]  # as if alone
     for sentence, rewrite in zip(sentences, written, strict=True):
-        assert rewrite.split()[:3] == sentence.split()[:3]
+        assert rewrite.split()[:2] == sentence.split()[:2]
         assert rewrite != sentence  # written by the model, not its sentence given back
 
 
