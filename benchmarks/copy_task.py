@@ -17,15 +17,18 @@ whose loss is below 0.5, and writes them as JSON (`--out`).
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from transformers import BartConfig, BartForConditionalGeneration
 
 from summarizer.model import TerraformerConfig, TerraformerForConditionalGeneration, sizing
+from summarizer.model.configuration import PRESETS
 
 VOCAB = 200
 FIRST_TOKEN = 5  # ids below are special (pad 0, start 1, end 2); 3 is the phrase marker
@@ -36,7 +39,8 @@ SOLVED = 0.5  # a loss this low means the target is read, not guessed
 # Terraformer variants at tiny shapes: the configuration overrides of each, applied to the
 # `tiny` preset. "dense" is its parameter-matched dense twin.
 VARIANTS: dict[str, dict] = {
-    "tiny": {},  # as configured: LSH encoder and decoder, Sparse FF, Sparse QKV
+    "tiny": {},  # as configured: LSH encoder, hybrid decoder, Sparse FF, Sparse QKV
+    "lsh-decoder": dict(decoder_attention="lsh"),  # the paper's LSH from target positions too
     "full": dict(encoder_attention="full", decoder_attention="full"),
     "lsh-encoder": dict(decoder_attention="full"),
     "dense": {},
@@ -75,11 +79,30 @@ def phrase_batch(size: int, rng: torch.Generator, shortest: int = 24, longest: i
     return ids, mask, labels
 
 
-TASKS = {"copy": Task("copy", copy_batch), "phrase": Task("phrase", phrase_batch)}
+TASKS = {
+    "copy": Task("copy", copy_batch),
+    "phrase": Task("phrase", phrase_batch),
+    # Shorter inputs, for the regression tests (tests/benchmarks/test_copy_task.py).
+    "copy-short": Task("copy-short", partial(copy_batch, length=16)),
+    "phrase-short": Task("phrase-short", partial(phrase_batch, shortest=16, longest=32)),
+}
+
+
+# The settings that make a preset's architecture what it is; the others are its size.
+MECHANISMS = ("encoder_attention", "decoder_attention", "loss_sparsity", "copy_attention")
+
+
+def preset_mechanisms(preset: str) -> dict:
+    """A preset's architectural choices, to be applied at tiny shapes (VARIANTS' sizes)."""
+    defaults = inspect.signature(TerraformerConfig.__init__).parameters
+    settings = {name: defaults[name].default for name in MECHANISMS}
+    settings.update({k: v for k, v in PRESETS[preset].items() if k in MECHANISMS})
+    return settings
 
 
 def build(name: str, **config: object) -> torch.nn.Module:
-    """A model by name: "bart", or a Terraformer variant of VARIANTS (dropout off)."""
+    """A model by name: "bart", a Terraformer variant of VARIANTS, or a preset's architecture
+    at tiny shapes ("preset:NAME", "preset:NAME:dense" for its dense twin); dropout off."""
     if name == "bart":
         c = BartConfig(
             vocab_size=VOCAB,
@@ -101,8 +124,14 @@ def build(name: str, **config: object) -> torch.nn.Module:
     overrides = dict(
         vocab_size=VOCAB, dropout=0.0, ff_dropout=0.0, lsh_chunk_len=8, lsh_n_buckets=8
     )
-    base = TerraformerConfig.preset("tiny", **{**overrides, **VARIANTS[name], **config})
-    return TerraformerForConditionalGeneration(sizing.dense_twin(base) if name == "dense" else base)
+    kind, _, rest = name.partition(":")
+    if kind == "preset":
+        preset, _, dense = rest.partition(":")
+        variant, twin = preset_mechanisms(preset), dense == "dense"
+    else:
+        variant, twin = VARIANTS[name], name == "dense"
+    base = TerraformerConfig.preset("tiny", **{**overrides, **variant, **config})
+    return TerraformerForConditionalGeneration(sizing.dense_twin(base) if twin else base)
 
 
 def train(
@@ -113,8 +142,10 @@ def train(
     lr: float = 1e-3,
     seed: int = 0,
     every: int = 200,
+    stop_when_solved: bool = False,
 ) -> dict:
-    """Train with AdamW; returns the loss every `every` steps and the first step below SOLVED."""
+    """Train with AdamW; returns the loss every `every` steps and the first step below SOLVED
+    (and stops there with `stop_when_solved`)."""
     rng = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
     model.train()
@@ -128,9 +159,24 @@ def train(
         optimizer.step()
         if solved_at is None and loss.item() < SOLVED:
             solved_at = step
-        if step % every == 0 or step == steps - 1:
+        if step % every == 0 or step == steps - 1 or solved_at == step:
             losses[step] = round(loss.item(), 3)
+        if stop_when_solved and solved_at is not None:
+            break
     return {"losses": losses, "solved_at": solved_at, "seconds": time.perf_counter() - start}
+
+
+def model_name(text: str) -> str:
+    """Validate a --models entry."""
+    kind, _, rest = text.partition(":")
+    preset, _, twin = rest.partition(":")
+    if (
+        text == "bart"
+        or text in VARIANTS
+        or (kind == "preset" and preset in PRESETS and twin in ("", "dense"))
+    ):
+        return text
+    raise argparse.ArgumentTypeError(f"unknown model {text!r}")
 
 
 def parse_setting(text: str) -> tuple[str, object]:
@@ -151,8 +197,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--task", nargs="+", default=["copy", "phrase"], choices=sorted(TASKS))
     parser.add_argument(
-        "--models", nargs="+", default=["bart", *VARIANTS], choices=["bart", *VARIANTS]
+        "--models",
+        nargs="+",
+        default=["bart", *VARIANTS],
+        type=model_name,
+        help=f"bart, {', '.join(VARIANTS)}, or preset:NAME[:dense] ({', '.join(PRESETS)})",
     )
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--stop-when-solved", action="store_true")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="write the results as JSON here")
@@ -171,12 +223,19 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.models:
             torch.manual_seed(args.seed)
             model = build(name) if name == "bart" else build(name, **overrides)
-            run = train(model, TASKS[task], args.steps, seed=args.seed)
+            run = train(
+                model,
+                TASKS[task],
+                args.steps,
+                lr=args.lr,
+                seed=args.seed,
+                stop_when_solved=args.stop_when_solved,
+            )
             results.append({"task": task, "model": name, **run})
             curve = " ".join(f"{s}:{v:.2f}" for s, v in run["losses"].items())
             solved = run["solved_at"] if run["solved_at"] is not None else "-"
             took = f"{run['seconds']:.0f} s"
-            print(f"{task:<7} {name:<12} solved at {solved!s:>5}  {curve}  ({took})", flush=True)
+            print(f"{task:<12} {name:<20} solved at {solved!s:>5}  {curve}  ({took})", flush=True)
     if args.out:
         with open(args.out, "w") as f:
             json.dump(results, f, indent=2)

@@ -296,7 +296,7 @@ class TerraformerDecoder(nn.Module):
         """enc: (B, S, D), enc_mask: (B, S), target: (B, T, D), target_mask: (B, T)
         -> hidden states at the target positions (B, T, D)."""
         x, mask, target_index = concat_encoder_target(enc, enc_mask, target, target_mask)
-        x1, x2 = self.stack(x, x, mask)  # (B, L, D) each
+        x1, x2 = self.stack(x, x, mask, target_index)  # (B, L, D) each
         h = self.norm((x1 + x2) / 2)
         return h.gather(1, target_index[..., None].expand(-1, -1, h.shape[-1]))
 
@@ -486,10 +486,12 @@ class Residual(nn.Module):
         self.dropout = config.dropout
         self.takes_mask = isinstance(sublayer, SelfAttention)
 
-    def forward(self, x: torch.Tensor, key_mask: torch.Tensor) -> torch.Tensor:
-        """x: (B, L, D), key_mask: (B, L) -> (B, L, D)."""
+    def forward(
+        self, x: torch.Tensor, key_mask: torch.Tensor, targets: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """x: (B, L, D), key_mask: (B, L), targets: (B, T) or None -> (B, L, D)."""
         h = self.norm(x)
-        h = self.sublayer(h, key_mask) if self.takes_mask else self.sublayer(h)
+        h = self.sublayer(h, key_mask, targets) if self.takes_mask else self.sublayer(h)
         return dropout(h, self.dropout, self.training)
 
     def silence_(self) -> None:
@@ -516,7 +518,7 @@ def build_attention(config: TerraformerConfig, causal: bool, index: int) -> Self
     attention sublayers so each LSH layer gets its own fixed inference rotations."""
     core = config.decoder_attention if causal else config.encoder_attention
     lsh = None
-    if core == "lsh":
+    if core in ("lsh", "hybrid"):
         lsh = LSHAttention(
             n_buckets=config.lsh_n_buckets,
             n_hashes=config.lsh_n_hashes,

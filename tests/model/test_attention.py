@@ -3,7 +3,12 @@
 import pytest
 import torch
 
-from summarizer.model.layers.attention import LSHAttention, full_attention, normalize_keys
+from summarizer.model.layers.attention import (
+    LSHAttention,
+    full_attention,
+    hybrid_attention,
+    normalize_keys,
+)
 
 B, H, D = 2, 2, 16
 
@@ -100,3 +105,23 @@ def test_bucket_layout_keeps_chunks_within_one_bucket():
     # bucket 0 -> slots 0,1 (chunk 0); bucket 1 -> slot 3; bucket 2 -> 6..9; padding -> 12
     assert slot.flatten().tolist() == [6, 0, 7, 8, 3, 9, 12, 1]
     assert length == 15
+
+
+def test_hybrid_gives_targets_full_attention_and_inputs_their_own_lsh():
+    """Row 0: 14 input positions, then 10 targets. Row 1: 10 inputs, 10 targets, 4 padding."""
+    qk, v, mask = inputs(24, n_real=(None, 20))
+    targets = torch.stack([torch.arange(14, 24), torch.arange(10, 20)])
+    lsh = LSHAttention(n_buckets=8, n_hashes=2, chunk_len=2, seed=5)
+    out = hybrid_attention(lsh, qk, v, mask, targets)
+    expected = reference(qk, v, mask, causal=True)
+    for row in range(B):
+        at = targets[row]
+        torch.testing.assert_close(out[row, :, at], expected[row, :, at])
+        # Small buckets and chunks: LSH alone would have hidden keys these queries now see.
+        assert not torch.allclose(lsh(qk, v, mask, causal=True)[row, :, at], expected[row, :, at])
+        # The input positions get the LSH of the input alone, as if no target followed.
+        n = int(at[0])
+        alone = lsh(
+            qk[row : row + 1, :, :n], v[row : row + 1, :, :n], mask[row : row + 1, :n], causal=True
+        )
+        torch.testing.assert_close(out[row : row + 1, :, :n], alone)

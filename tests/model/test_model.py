@@ -10,13 +10,16 @@ from summarizer.model.modeling import concat_encoder_target
 from summarizer.model.sizing import count_parameters
 from summarizer.seed import set_seed
 
-# The tiny preset, its dense twin, and the preset with the pointer-generator copy head.
-VARIANTS = ["sparse", "dense", "copy"]
+# The tiny preset (hybrid decoder attention), its dense twin, the preset with the
+# pointer-generator copy head, and with the paper's LSH decoder.
+VARIANTS = ["sparse", "dense", "copy", "lsh-decoder"]
 
 
 def make_model(variant: str, **overrides) -> TerraformerForConditionalGeneration:
     if variant == "copy":
         overrides["copy_attention"] = True
+    if variant == "lsh-decoder":
+        overrides["decoder_attention"] = "lsh"
     config = sizing.preset("tiny", dense=variant == "dense", **overrides)
     return TerraformerForConditionalGeneration(config).eval()
 
@@ -161,6 +164,7 @@ def test_presets_and_their_dense_twins_are_parameter_matched():
         ({"qkv_sparsity": 5}, "qkv_sparsity (5 modules) must divide d_model"),
         ({"loss_sparsity": 7}, "loss_sparsity (7) must divide vocab_size"),
         ({"encoder_attention": "sparse"}, "encoder_attention must be one of"),
+        ({"encoder_attention": "hybrid"}, "encoder_attention must be one of"),
         ({"lsh_n_buckets": 3}, "lsh_n_buckets must be 1 or an even number"),
         ({"dropout": 1.5}, "dropout must be in [0, 1)"),
         ({"n_heads": 0}, "n_heads must be positive"),

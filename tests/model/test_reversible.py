@@ -21,10 +21,10 @@ def make_stacks(config: TerraformerConfig, causal: bool):
     return plain, reversible
 
 
-def run(stack, x, mask, grad_out, seed):
+def run(stack, x, mask, grad_out, seed, targets=None):
     set_seed(seed)
     x = x.clone().requires_grad_(True)
-    y1, y2 = stack(x, x, mask)
+    y1, y2 = stack(x, x, mask, targets)
     torch.autograd.backward([y1, y2], [grad_out, -grad_out])
     grads = {name: p.grad.clone() for name, p in stack.named_parameters()}
     return (y1.detach(), y2.detach()), x.grad, grads
@@ -46,7 +46,12 @@ def test_reversible_gradients_equal_autograd_with_dropout_on(tiny_config):
         x, grad_out = torch.randn(2, 19, 64), torch.randn(2, 19, 64)
         mask = torch.ones(2, 19, dtype=torch.bool)
         mask[1, 12:] = False
-        assert_same_run(run(plain, x, mask, grad_out, 5), run(reversible, x, mask, grad_out, 5))
+        # The decoder's last 7 real positions are targets (the tiny preset's hybrid attention).
+        targets = torch.stack([torch.arange(12, 19), torch.arange(5, 12)]) if causal else None
+        assert_same_run(
+            run(plain, x, mask, grad_out, 5, targets),
+            run(reversible, x, mask, grad_out, 5, targets),
+        )
 
 
 def test_gradients_differ_without_the_same_randomness(tiny_config):
@@ -62,7 +67,7 @@ def test_gradients_differ_without_the_same_randomness(tiny_config):
 def test_backward_leaves_the_global_rng_stream_alone(tiny_config):
     _, reversible = make_stacks(tiny_config, causal=True)
     x = torch.randn(1, 8, 64, requires_grad=True)
-    y1, y2 = reversible(x, x, torch.ones(1, 8, dtype=torch.bool))
+    y1, y2 = reversible(x, x, torch.ones(1, 8, dtype=torch.bool), torch.arange(4, 8)[None])
     state = torch.get_rng_state()
     (y1.sum() + y2.sum()).backward()
     assert torch.equal(state, torch.get_rng_state())

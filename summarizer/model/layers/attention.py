@@ -5,6 +5,11 @@ n chunks, c chunk length, w keys visible to one chunk (c * (before + 1 + after))
 
 Masks are boolean "key is real" tensors of shape (B, T). Causality is by position index: the
 decoder runs over [encoder ; target ; padding], so index order is the order that matters.
+
+Three cores: "full" (softmax over every visible key), "lsh" (Reformer's LSH attention over
+shared query-keys), and "hybrid", for the decoder: LSH among the encoder positions, while each
+target position attends to every earlier position, encoder and target. A deviation from the
+paper (whose decoder is LSH throughout); see SelfAttention.
 """
 
 from __future__ import annotations
@@ -28,11 +33,21 @@ EXP_FLOOR = -80.0
 
 
 class SelfAttention(nn.Module):
-    """Multi-head self-attention: Q/K/V projections (dense or Sparse QKV), then LSH or full
-    attention, then the output projection (dense QKV only: trax's Sparse QKV has none).
+    """Multi-head self-attention: Q/K/V projections (dense or Sparse QKV), then LSH, full or
+    hybrid attention, then the output projection (dense QKV only: trax's Sparse QKV has none).
 
-    LSH needs shared query-keys, so with `core="lsh"` one projection serves both; with
-    `core="full"` queries and keys are separate (the standard dense baseline).
+    LSH needs shared query-keys, so with `core="lsh"` or `"hybrid"` one projection serves both;
+    with `core="full"` queries and keys are separate (the standard dense baseline).
+
+    `core="hybrid"` (causal only) is LSH for the encoder positions of the decoder's
+    [encoder ; target] sequence and full attention for its target positions: a target query
+    sees every earlier key, its own excepted (the shared-QK convention). The target queries do
+    the work of encoder-decoder attention, and, as that does, cost T x L, linear in the input's
+    length. In LSH they compete for a chunk window of a few dozen keys with the input positions
+    of their bucket, and at initialization the positions they should read rarely fall in it:
+    a tiny LSH decoder had not started the toy copy task after 1,500 steps (README, "Can the
+    decoder read its input?"). Target keys are kept out of the LSH buckets; encoder queries
+    could not see them anyway (they come later).
     """
 
     def __init__(
@@ -50,14 +65,16 @@ class SelfAttention(nn.Module):
         super().__init__()
         if d_model % n_heads:
             raise ValueError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads})")
-        if core == "lsh" and lsh is None:
-            raise ValueError("core='lsh' needs an LSHAttention module")
+        if core in ("lsh", "hybrid") and lsh is None:
+            raise ValueError(f"core={core!r} needs an LSHAttention module")
+        if core == "hybrid" and not causal:
+            raise ValueError("core='hybrid' is for the causal decoder only")
         self.n_heads = n_heads
         self.causal = causal
         self.core = core
-        self.shared_qk = core == "lsh"
+        self.shared_qk = core in ("lsh", "hybrid")
         self.dropout = dropout
-        self.lsh = lsh if core == "lsh" else None
+        self.lsh = lsh if self.shared_qk else None
         if qkv_sparsity:
             self.qkv = SparseQKV(d_model, qkv_sparsity, qkv_time_kernel, shared_qk=self.shared_qk)
             self.out = None
@@ -74,12 +91,19 @@ class SelfAttention(nn.Module):
         last.weight.zero_()
         last.bias.zero_()
 
-    def forward(self, x: torch.Tensor, key_mask: torch.Tensor) -> torch.Tensor:
-        """x: (B, T, D), key_mask: (B, T) bool -> (B, T, D)."""
+    def forward(
+        self, x: torch.Tensor, key_mask: torch.Tensor, targets: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """x: (B, T, D), key_mask: (B, T) bool -> (B, T, D). `targets` (B, n) are the indices of
+        the target positions, which the hybrid core needs (the other cores ignore it)."""
         q, k, v = self.qkv(x)  # (B, T, D) each; k is q when shared
         q, k, v = (split_heads(t, self.n_heads) for t in (q, k, v))  # (B, H, T, d)
         p = self.dropout if self.training else 0.0
-        if self.lsh is not None:
+        if self.core == "hybrid":
+            if targets is None:
+                raise ValueError("core='hybrid' needs the indices of the target positions")
+            y = hybrid_attention(self.lsh, q, v, key_mask, targets, dropout=p)
+        elif self.lsh is not None:
             y = self.lsh(q, v, key_mask, causal=self.causal, dropout=p)
         else:
             y = full_attention(q, k, v, key_mask, causal=self.causal, dropout=p)
@@ -134,7 +158,13 @@ class SelfAttention(nn.Module):
         else:
             q, k, v = self.qkv(x)
         q, k, v = (split_heads(t, self.n_heads) for t in (q, k, v))  # (B, H, 1, d)
-        if isinstance(state, LSHAttentionState):
+        if self.core == "hybrid":  # a target position: every earlier key but its own
+            keys = state.keys.append(normalize_keys(q))  # (B, H, L + 1, d)
+            values = state.v.append(v)
+            mask = append_real_position(state.key_mask)  # (B, L + 1)
+            bias = target_bias(mask).to(q.dtype)
+            y = F.scaled_dot_product_attention(q, keys, values, attn_mask=bias)
+        elif isinstance(state, LSHAttentionState):
             y = self.lsh.step(q, v, append_real_position(state.key_mask), state)
         else:
             keys, values = state.k.append(k), state.v.append(v)  # (B, H, L + 1, d)
@@ -289,6 +319,42 @@ def normalize_keys(qk: torch.Tensor) -> torch.Tensor:
     """Shared-QK keys are unit-length (Reformer), so a query's dot product with its own key is
     not automatically the largest."""
     return F.normalize(qk, dim=-1)
+
+
+def hybrid_attention(
+    lsh: LSHAttention,
+    qk: torch.Tensor,
+    v: torch.Tensor,
+    key_mask: torch.Tensor,
+    targets: torch.Tensor,
+    dropout: float = 0.0,
+) -> torch.Tensor:
+    """The hybrid core (see SelfAttention). Positions that are not targets get causal LSH over
+    their own keys only. Each target query sees every real key up to its position, its own
+    key only as a last resort, over the same unit-length shared keys.
+
+    qk, v: (B, H, L, d); key_mask: (B, L); targets: (B, n) their positions -> (B, H, L, d)."""
+    source = key_mask.scatter(1, targets, False)  # target keys stay out of the buckets
+    out = lsh(qk, v, source, causal=True, dropout=dropout)
+    index = targets[:, None, :, None].expand(-1, qk.shape[1], -1, qk.shape[-1])
+    pos = torch.arange(qk.shape[2], device=qk.device)
+    visible = key_mask[:, None, :] & (pos <= targets[..., None])  # (B, n, L)
+    bias = torch.where(visible, 0.0, MASK_VALUE).to(qk.dtype)
+    bias = bias.masked_fill(pos == targets[..., None], SELF_MASK_VALUE)
+    queries = qk.gather(2, index)  # (B, H, n, d)
+    keys = normalize_keys(qk)
+    at_targets = F.scaled_dot_product_attention(
+        queries, keys, v, attn_mask=bias[:, None], dropout_p=dropout
+    )
+    return out.scatter(2, index, at_targets)
+
+
+def target_bias(key_mask: torch.Tensor) -> torch.Tensor:
+    """Additive attention bias (B, 1, 1, L) for one new target query, the last of L positions:
+    masked keys hidden, its own key only as a last resort (hybrid_attention, one step)."""
+    bias = torch.where(key_mask, 0.0, MASK_VALUE)
+    bias[:, -1] = SELF_MASK_VALUE
+    return bias[:, None, None, :]
 
 
 def full_attention(

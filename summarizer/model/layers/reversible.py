@@ -61,17 +61,23 @@ class ReversibleStack(nn.Module):
         self.reversible = reversible
 
     def forward(
-        self, x1: torch.Tensor, x2: torch.Tensor, key_mask: torch.Tensor
+        self,
+        x1: torch.Tensor,
+        x2: torch.Tensor,
+        key_mask: torch.Tensor,
+        targets: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """x1, x2: (B, T, D) streams; key_mask: (B, T) bool -> the two output streams."""
+        """x1, x2: (B, T, D) streams; key_mask: (B, T) bool; targets: (B, n) indices of the
+        decoder's target positions, or None -> the two output streams. Layers are called as
+        layer(x, key_mask, targets)."""
         if self.reversible and torch.is_grad_enabled():
             # The parameters are passed only so autograd calls our backward even when the
             # streams themselves need no gradient; their gradients are accumulated there.
             params = [p for p in self.parameters() if p.requires_grad]
-            out = _ReversibleFunction.apply(x1, x2, self, key_mask, *params)
+            out = _ReversibleFunction.apply(x1, x2, self, key_mask, targets, *params)
             return out[0], out[1]
         for layer in self.layers:
-            x1, x2 = x2, x1 + layer(x2, key_mask)
+            x1, x2 = x2, x1 + layer(x2, key_mask, targets)
         return x1, x2
 
 
@@ -83,6 +89,7 @@ class _ReversibleFunction(torch.autograd.Function):
         x2: torch.Tensor,
         stack: ReversibleStack,
         key_mask: torch.Tensor,
+        targets: torch.Tensor | None,
         *params: nn.Parameter,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         states = []
@@ -90,19 +97,19 @@ class _ReversibleFunction(torch.autograd.Function):
             x1, x2 = x1.clone(), x2.clone()  # never hand autograd its own input back
             for layer in stack.layers:
                 states.append(capture_rng(x2.device))
-                x1, x2 = x2, x1 + layer(x2, key_mask)
+                x1, x2 = x2, x1 + layer(x2, key_mask, targets)
         ctx.stack = stack
         ctx.states = states
         # The recomputation must run under the same autocast as the forward (e.g. bf16 on
         # GPU), or the rebuilt activations would not match the ones the forward produced.
         ctx.autocast = autocast_state(x2.device)
         ctx.n_params = len(params)
-        ctx.save_for_backward(x1, x2, key_mask)
+        ctx.save_for_backward(x1, x2, key_mask, targets)
         return x1, x2
 
     @staticmethod
     def backward(ctx: Any, dy1: torch.Tensor, dy2: torch.Tensor) -> tuple[Any, ...]:
-        y1, y2, key_mask = ctx.saved_tensors
+        y1, y2, key_mask, targets = ctx.saved_tensors
         stack: ReversibleStack = ctx.stack
         for i in reversed(range(len(stack.layers))):
             # Undo (x1, x2) -> (x2, x1 + F(x2)) while back-propagating through F. The weight
@@ -114,11 +121,11 @@ class _ReversibleFunction(torch.autograd.Function):
                 replay_rng(ctx.states[i], x2.device),
                 torch.autocast(**ctx.autocast),
             ):
-                f = stack.layers[i](x2, key_mask)
+                f = stack.layers[i](x2, key_mask, targets)
             torch.autograd.backward(f, dy2)
             with torch.no_grad():
                 x1 = y2 - f
                 dx2 = dy1 + x2.grad
             y1, y2 = x1, x2.detach()
             dy1, dy2 = dy2, dx2
-        return (dy1, dy2, None, None, *([None] * ctx.n_params))
+        return (dy1, dy2, None, None, None, *([None] * ctx.n_params))
