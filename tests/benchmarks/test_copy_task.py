@@ -6,7 +6,7 @@ input fails here, however well it models the targets.
 The budgets, from runs with the settings below and seeds 0-2 (README, "Does it read its
 input?"): BART solves copy-short at steps 97-106 and phrase-short at 507-519 (not within
 1,500 with seed 0). The presets' architectures and the dense twin solved copy-short at
-197-384 and phrase-short at 328-696; the paper's LSH decoder (no preset's since session 22)
+197-309 and phrase-short at 328-696; the paper's LSH decoder (no preset's since session 22)
 needed 502-557 on copy-short. Several presets share one architecture at tiny shapes; each
 architecture is trained once."""
 

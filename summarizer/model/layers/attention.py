@@ -8,8 +8,8 @@ decoder runs over [encoder ; target ; padding], so index order is the order that
 
 Three cores: "full" (softmax over every visible key), "lsh" (Reformer's LSH attention over
 shared query-keys), and "hybrid", for the decoder: LSH among the encoder positions, while each
-target position attends to every earlier position, encoder and target. A deviation from the
-paper (whose decoder is LSH throughout); see SelfAttention.
+target position attends to every earlier position, encoder and target, by full attention. A
+deviation from the paper (whose decoder is LSH throughout); see SelfAttention.
 """
 
 from __future__ import annotations
@@ -36,18 +36,19 @@ class SelfAttention(nn.Module):
     """Multi-head self-attention: Q/K/V projections (dense or Sparse QKV), then LSH, full or
     hybrid attention, then the output projection (dense QKV only: trax's Sparse QKV has none).
 
-    LSH needs shared query-keys, so with `core="lsh"` or `"hybrid"` one projection serves both;
-    with `core="full"` queries and keys are separate (the standard dense baseline).
+    LSH needs shared query-keys, so with `core="lsh"` one projection serves both; with
+    `core="full"` or `"hybrid"` queries and keys are separate (the standard dense baseline).
 
     `core="hybrid"` (causal only) is LSH for the encoder positions of the decoder's
-    [encoder ; target] sequence and full attention for its target positions: a target query
-    sees every earlier key, its own excepted (the shared-QK convention). The target queries do
-    the work of encoder-decoder attention, and, as that does, cost T x L, linear in the input's
-    length. In LSH they compete for a chunk window of a few dozen keys with the input positions
-    of their bucket, and at initialization the positions they should read rarely fall in it:
-    a tiny LSH decoder had not started the toy copy task after 1,500 steps (README, "Can the
-    decoder read its input?"). Target keys are kept out of the LSH buckets; encoder queries
-    could not see them anyway (they come later).
+    [encoder ; target] sequence, with the queries as shared query-keys, and causal full
+    attention for its target positions, with their own keys. The target queries do the work of
+    encoder-decoder attention, and, as that does, cost T x L, linear in the input's length. In
+    LSH they compete for a chunk window of a few dozen keys with the input positions of their
+    bucket, and at initialization the positions they should read rarely fall in it: a tiny LSH
+    decoder had not started the toy copy task after 1,500 steps (README, "Does it read its
+    input?"). Target keys are kept out of the LSH buckets; encoder queries could not see them
+    anyway (they come later). When decoding, the targets that follow the prefill are full
+    attention over the cached keys.
     """
 
     def __init__(
@@ -72,9 +73,9 @@ class SelfAttention(nn.Module):
         self.n_heads = n_heads
         self.causal = causal
         self.core = core
-        self.shared_qk = core in ("lsh", "hybrid")
+        self.shared_qk = core == "lsh"
         self.dropout = dropout
-        self.lsh = lsh if self.shared_qk else None
+        self.lsh = lsh if core in ("lsh", "hybrid") else None
         if qkv_sparsity:
             self.qkv = SparseQKV(d_model, qkv_sparsity, qkv_time_kernel, shared_qk=self.shared_qk)
             self.out = None
@@ -102,7 +103,7 @@ class SelfAttention(nn.Module):
         if self.core == "hybrid":
             if targets is None:
                 raise ValueError("core='hybrid' needs the indices of the target positions")
-            y = hybrid_attention(self.lsh, q, v, key_mask, targets, dropout=p)
+            y = hybrid_attention(self.lsh, q, k, v, key_mask, targets, dropout=p)
         elif self.lsh is not None:
             y = self.lsh(q, v, key_mask, causal=self.causal, dropout=p)
         else:
@@ -127,7 +128,7 @@ class SelfAttention(nn.Module):
             q, k, v = self.qkv(x)
         q, k, v = (split_heads(t, self.n_heads) for t in (q, k, v))  # (B, H, L, d)
         mask = Appendable(key_mask, dim=1)
-        if self.lsh is not None:
+        if self.core == "lsh":
             # Keys are cached unit-length, as attention uses them; buckets come from q itself.
             state = LSHAttentionState(
                 key_mask=mask,
@@ -147,7 +148,12 @@ class SelfAttention(nn.Module):
                 v=Appendable(v, 2),
                 unpadded=bool(key_mask.all()),
             )
-            y = full_attention(q, k, v, key_mask, causal=True)
+            # The hybrid core's input positions attend by LSH; the targets that follow them
+            # attend as full attention does.
+            if self.lsh is not None:
+                y = self.lsh(q, v, key_mask, causal=True)
+            else:
+                y = full_attention(q, k, v, key_mask, causal=True)
         y = merge_heads(y)
         return (self.out(y) if self.out is not None else y), state
 
@@ -158,13 +164,7 @@ class SelfAttention(nn.Module):
         else:
             q, k, v = self.qkv(x)
         q, k, v = (split_heads(t, self.n_heads) for t in (q, k, v))  # (B, H, 1, d)
-        if self.core == "hybrid":  # a target position: every earlier key but its own
-            keys = state.keys.append(normalize_keys(q))  # (B, H, L + 1, d)
-            values = state.v.append(v)
-            mask = append_real_position(state.key_mask)  # (B, L + 1)
-            bias = target_bias(mask).to(q.dtype)
-            y = F.scaled_dot_product_attention(q, keys, values, attn_mask=bias)
-        elif isinstance(state, LSHAttentionState):
+        if isinstance(state, LSHAttentionState):
             y = self.lsh.step(q, v, append_real_position(state.key_mask), state)
         else:
             keys, values = state.k.append(k), state.v.append(v)  # (B, H, L + 1, d)
@@ -323,38 +323,27 @@ def normalize_keys(qk: torch.Tensor) -> torch.Tensor:
 
 def hybrid_attention(
     lsh: LSHAttention,
-    qk: torch.Tensor,
+    q: torch.Tensor,
+    k: torch.Tensor,
     v: torch.Tensor,
     key_mask: torch.Tensor,
     targets: torch.Tensor,
     dropout: float = 0.0,
 ) -> torch.Tensor:
     """The hybrid core (see SelfAttention). Positions that are not targets get causal LSH over
-    their own keys only. Each target query sees every real key up to its position, its own
-    key only as a last resort, over the same unit-length shared keys.
+    their own keys only, with q as the shared query-key. Each target query attends as causal
+    full attention does, with keys k, to every real position up to its own.
 
-    qk, v: (B, H, L, d); key_mask: (B, L); targets: (B, n) their positions -> (B, H, L, d)."""
+    q, k, v: (B, H, L, d); key_mask: (B, L); targets: (B, n) their positions -> (B, H, L, d)."""
     source = key_mask.scatter(1, targets, False)  # target keys stay out of the buckets
-    out = lsh(qk, v, source, causal=True, dropout=dropout)
-    index = targets[:, None, :, None].expand(-1, qk.shape[1], -1, qk.shape[-1])
-    pos = torch.arange(qk.shape[2], device=qk.device)
+    out = lsh(q, v, source, causal=True, dropout=dropout)
+    index = targets[:, None, :, None].expand(-1, q.shape[1], -1, q.shape[-1])
+    pos = torch.arange(q.shape[2], device=q.device)
     visible = key_mask[:, None, :] & (pos <= targets[..., None])  # (B, n, L)
-    bias = torch.where(visible, 0.0, MASK_VALUE).to(qk.dtype)
-    bias = bias.masked_fill(pos == targets[..., None], SELF_MASK_VALUE)
-    queries = qk.gather(2, index)  # (B, H, n, d)
-    keys = normalize_keys(qk)
     at_targets = F.scaled_dot_product_attention(
-        queries, keys, v, attn_mask=bias[:, None], dropout_p=dropout
+        q.gather(2, index), k, v, attn_mask=visible[:, None], dropout_p=dropout
     )
     return out.scatter(2, index, at_targets)
-
-
-def target_bias(key_mask: torch.Tensor) -> torch.Tensor:
-    """Additive attention bias (B, 1, 1, L) for one new target query, the last of L positions:
-    masked keys hidden, its own key only as a last resort (hybrid_attention, one step)."""
-    bias = torch.where(key_mask, 0.0, MASK_VALUE)
-    bias[:, -1] = SELF_MASK_VALUE
-    return bias[:, None, None, :]
 
 
 def full_attention(
