@@ -100,6 +100,19 @@ def preset_mechanisms(preset: str) -> dict:
     return settings
 
 
+def terraformer_variant(name: str) -> tuple[dict, bool]:
+    """The `tiny` overrides a Terraformer model name stands for, and whether it is the dense
+    twin: a variant of VARIANTS, "preset:NAME" (a preset's architecture at tiny shapes) or
+    "preset:NAME:dense" (its dense twin). KeyError for any other name."""
+    kind, _, rest = name.partition(":")
+    if kind != "preset":
+        return VARIANTS[name], name == "dense"
+    preset, _, twin = rest.partition(":")
+    if preset not in PRESETS or twin not in ("", "dense"):
+        raise KeyError(name)
+    return preset_mechanisms(preset), twin == "dense"
+
+
 def build(name: str, **config: object) -> torch.nn.Module:
     """A model by name: "bart", a Terraformer variant of VARIANTS, or a preset's architecture
     at tiny shapes ("preset:NAME", "preset:NAME:dense" for its dense twin); dropout off."""
@@ -124,12 +137,7 @@ def build(name: str, **config: object) -> torch.nn.Module:
     overrides = dict(
         vocab_size=VOCAB, dropout=0.0, ff_dropout=0.0, lsh_chunk_len=8, lsh_n_buckets=8
     )
-    kind, _, rest = name.partition(":")
-    if kind == "preset":
-        preset, _, dense = rest.partition(":")
-        variant, twin = preset_mechanisms(preset), dense == "dense"
-    else:
-        variant, twin = VARIANTS[name], name == "dense"
+    variant, twin = terraformer_variant(name)
     base = TerraformerConfig.preset("tiny", **{**overrides, **variant, **config})
     return TerraformerForConditionalGeneration(sizing.dense_twin(base) if twin else base)
 
@@ -168,15 +176,12 @@ def train(
 
 def model_name(text: str) -> str:
     """Validate a --models entry."""
-    kind, _, rest = text.partition(":")
-    preset, _, twin = rest.partition(":")
-    if (
-        text == "bart"
-        or text in VARIANTS
-        or (kind == "preset" and preset in PRESETS and twin in ("", "dense"))
-    ):
-        return text
-    raise argparse.ArgumentTypeError(f"unknown model {text!r}")
+    if text != "bart":
+        try:
+            terraformer_variant(text)
+        except KeyError:
+            raise argparse.ArgumentTypeError(f"unknown model {text!r}") from None
+    return text
 
 
 def parse_setting(text: str) -> tuple[str, object]:

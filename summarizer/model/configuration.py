@@ -21,8 +21,8 @@ INPUT_SELECTIONS = ("opening", "salient")  # see TerraformerConfig.input_selecti
 # Named presets. Each entry overrides the defaults of `TerraformerConfig.__init__`.
 # tiny, small and base read the input through "hybrid" decoder attention, not the paper's LSH:
 # with LSH from the target positions too, a tiny decoder had not begun to learn a toy copy
-# task after 1,500 steps, where Hugging Face BART of its size needed 405 (README, "Can the
-# decoder read its input?").
+# task after 1,500 steps, where Hugging Face BART of its size needed 405 (README, "Does it
+# read its input?").
 PRESETS: dict[str, dict[str, Any]] = {
     # For unit tests: every mechanism on, everything small enough to run in milliseconds.
     "tiny": dict(
