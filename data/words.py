@@ -6,7 +6,8 @@ A word is a run of lower-case letters and inner hyphens of two letters or more (
 summary shown as "x-ray" is found in a paper that spells it "x - ray". A number is a
 free-standing run of digits with inner "." or ",". A formula or citation placeholder (Cohan's
 `@xmath3`, `@xcite`, or the readable text's `[math]`) stands for something the text does not
-show, and is neither a word nor a number of a summary (`summary_words`). The common words are
+show, and is neither a word nor a number of a summary (`summary_words`). A name with digits
+("her2", "3d") is a third kind, counted whole. The common words are
 the COMMON_WORDS most frequent words of the training abstracts (`data/common_words.txt`,
 written by `python -m eval.faithfulness --data TRAIN FILES`).
 """
@@ -23,6 +24,9 @@ COMMON_WORDS = 5000
 WORD_LIST = Path(__file__).with_name("common_words.txt")
 
 NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])")
+# A name with digits: letters then digits ("her2", "tlr4", "wfpc2") or digits then letters
+# ("3d"), one token; neither a word nor a number.
+NAME = re.compile(r"(?<![\w.])(?:[a-z]+\d|\d+[a-z])[a-z\d]*(?![\w])")
 WORD = re.compile(r"[a-z][a-z-]*[a-z]")
 SPACED_HYPHEN = re.compile(r"(?<=[a-z]) - (?=[a-z])")
 MATH = "[math]"  # what the readable text shows for a formula (summarizer/readable.py)
@@ -31,6 +35,11 @@ PLACEHOLDER = re.compile(rf"@x(?:math|cite)\d*|{re.escape(MATH)}")
 
 def numbers(text: str) -> list[str]:
     return NUMBER.findall(text)
+
+
+def names(text: str) -> list[str]:
+    """The names with digits of a text, its placeholders (`@xmath3`) left out."""
+    return NAME.findall(PLACEHOLDER.sub(" ", text.lower()))
 
 
 def words(text: str) -> list[str]:

@@ -1,6 +1,7 @@
-"""Do a summary's specifics come from its paper? The share of the numbers, and of the rare words,
-of a summary that also occur in the paper it summarizes. A rare word is one outside the
-COMMON_WORDS most frequent words of the training abstracts (`data/words.py`).
+"""Do a summary's specifics come from its paper? The share of the numbers, of the rare words and
+of the names with digits ("her2") of a summary that also occur in the paper it summarizes. A
+rare word is one outside the COMMON_WORDS most frequent words of the training abstracts
+(`data/words.py`).
 
     python -m eval.faithfulness --data ../shared/data/arxiv/train.jsonl.gz \
         ../shared/data/pubmed/train.jsonl.gz
@@ -18,6 +19,7 @@ from data.words import (
     WORD_LIST,
     common_words,
     most_common_words,
+    names,
     numbers,
     summary_words,
     words,
@@ -26,12 +28,14 @@ from data.words import (
 
 @dataclass
 class Support:
-    """How many of a summary's numbers and rare words its paper also holds."""
+    """How many of a summary's numbers, rare words and names its paper also holds."""
 
     numbers: int = 0
     numbers_supported: int = 0
     rare_words: int = 0
     rare_words_supported: int = 0
+    names: int = 0
+    names_supported: int = 0
 
     def __add__(self, other: Support) -> Support:
         return Support(
@@ -47,22 +51,32 @@ class Support:
         return {
             "numbers": share(self.numbers_supported, self.numbers),
             "rare_words": share(self.rare_words_supported, self.rare_words),
+            "names": share(self.names_supported, self.names),
             "n_numbers": self.numbers,
             "n_rare_words": self.rare_words,
+            "n_names": self.names,
         }
 
 
 def support(summary: str, paper: str, common: frozenset[str] | None = None) -> Support:
-    """Each number and rare word of `summary` (every occurrence), and whether `paper` has it."""
+    """Each number, rare word and name of `summary` (every occurrence), and whether `paper`
+    has it."""
     common = common_words() if common is None else common
-    paper_numbers, paper_words = set(numbers(paper)), set(words(paper))
+    paper_numbers, paper_words, paper_names = (
+        set(numbers(paper)),
+        set(words(paper)),
+        set(names(paper)),
+    )
     found = numbers(summary)
     rare = [w for w in summary_words(summary) if w not in common]
+    named = names(summary)
     return Support(
         numbers=len(found),
         numbers_supported=sum(n in paper_numbers for n in found),
         rare_words=len(rare),
         rare_words_supported=sum(w in paper_words for w in rare),
+        names=len(named),
+        names_supported=sum(n in paper_names for n in named),
     )
 
 

@@ -9,7 +9,9 @@ processor that removes, from the candidates of each step, the tokens that would 
 or number outside the allowed sets, or begin one that no allowed word or number begins with.
 The allowed words are the paper's and the common words of abstracts, the allowed numbers the
 paper's, both counted as the faithfulness measures count them (`data.words`), so that a
-summary's rare words and numbers are the paper's.
+summary's rare words and numbers are the paper's. Names with digits ("3d", "her2") must be the
+paper's too, and so must the words of a web address ("https", "github"), which are common in
+abstracts but never right in a summary unless its paper gives the address.
 
 The token chosen at the last step the length allows (`max_length`) ends the text, so it must
 finish its word and number; where no candidate can, the text ends there and `trim` cuts the
@@ -38,6 +40,13 @@ _NUMBER_RUN = re.compile(r"(?<![a-z0-9.,])[0-9][0-9.,]*")
 # A number that runs into letters is a name ("3d", "5a"), which must be one the paper writes:
 # otherwise digits and a stray piece join into "2006t" or "n=549t".
 _DIGIT_NAME = re.compile(_NUMBER_RUN.pattern + r"[a-z][a-z0-9]*")
+# So is a word that runs into digits ("her2", "tlr4", "wfpc2"): otherwise a word and a stray
+# digit join into "hematuria3", "section7" or "humans4,22", or a name into "her22".
+_LETTER_NAME = re.compile(r"(?<![a-z0-9])[a-z]+[0-9][a-z0-9]*")
+# The words of a web address. Abstracts say often enough that "code is available at
+# https://github.com/..." for these to be common words, and the model learned to end a summary
+# so whatever its paper; a summary may only give an address where its paper gives one.
+WEB_WORDS = frozenset({"http", "https", "www", "github"})
 # Cohan's spaced hyphen, also while it is being written ("x -", "x - "), joins its words.
 _HYPHEN = re.compile(r"(?<=[a-z]) ?- ?(?=[a-z]|$)")
 _TAIL = re.compile(r"[a-z0-9.,-]*$")
@@ -64,8 +73,8 @@ def token_pieces(tokenizer) -> tuple[str, ...]:
 
 class PaperWords(LogitsProcessor):
     """See the module docstring. `allowed`: the words that may be written; `allowed_numbers`:
-    the numbers, and the names that begin with a digit ("3d"), that may be written (None:
-    neither is checked); `max_length`: the length of the generated sequences (with their
+    the numbers, and the names with digits ("3d", "her2"), that may be written (None: neither
+    is checked); `max_length`: the length of the generated sequences (with their
     start token) at which generation stops (None: not known)."""
 
     def __init__(
@@ -93,10 +102,12 @@ class PaperWords(LogitsProcessor):
     def for_paper(
         cls, pieces: tuple[str, ...], paper: str, max_length: int | None = None
     ) -> PaperWords:
-        """The paper's words, numbers and names that begin with a digit, and the common words
-        of abstracts; `pieces`: `token_pieces`."""
-        allowed_numbers = set(numbers(paper)) | set(_DIGIT_NAME.findall(paper.lower()))
-        return cls(pieces, common_words() | set(words(paper)), allowed_numbers, max_length)
+        """The paper's words, numbers and names with digits, and the common words of abstracts
+        but those of web addresses; `pieces`: `token_pieces`."""
+        lower = paper.lower()
+        names = set(_DIGIT_NAME.findall(lower)) | set(_LETTER_NAME.findall(lower))
+        allowed = (common_words() - WEB_WORDS) | set(words(paper))
+        return cls(pieces, allowed, set(numbers(paper)) | names, max_length)
 
     def fits(self, tail: str, piece: str, last: bool = False) -> bool:
         """Whether `piece` may follow a text ending in `tail`, the unfinished word or number
@@ -127,6 +138,10 @@ class PaperWords(LogitsProcessor):
                 if number not in self.numbers:
                     return False
             elif number not in self.numbers and run.group() not in self.number_prefixes:
+                return False
+        for name in _LETTER_NAME.finditer(text):  # "her2": a name, whose digits are no number
+            finished = name.end() < len(text) or ended
+            if name.group() not in (self.numbers if finished else self.number_prefixes):
                 return False
         return True
 

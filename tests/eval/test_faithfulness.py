@@ -17,10 +17,21 @@ def test_numbers_and_rare_words_are_checked_against_the_paper():
     assert (found + found).shares() == {
         "numbers": 0.5,
         "rare_words": 0.5,
+        "names": None,  # the summary has no name with digits
         "n_numbers": 4,
         "n_rare_words": 12,
+        "n_names": 0,
     }
     assert Support().shares()["numbers"] is None  # no numbers: no share, not 0 or 1
+
+
+def test_names_with_digits_are_checked_whole():
+    paper = "her2 signalling in tlr4 cells of a 3d culture ( fig . 2 ) @xmath3"
+    summary = "her2 and her22 signalling in tlr4 cells, hematuria3 and a 3d culture @xmath3 ."
+    found = support(summary, paper, COMMON)
+    # names: her2, her22, tlr4, hematuria3, 3d -> 3 of 5 in the paper; "xmath3" is no name
+    assert (found.names, found.names_supported) == (5, 3)
+    assert found.numbers == 0  # the digits of a name are not numbers
 
 
 def test_formula_and_citation_placeholders_are_not_words_of_a_summary():

@@ -80,7 +80,9 @@ def test_a_number_may_only_grow_into_one_of_the_papers_numbers():
     assert constraint.fits("3", ".") and not constraint.fits("3.", "54")  # 3.5, not 3.554
     assert constraint.fits("3.5", ".") and not constraint.fits("3.5.", "5")  # nor "3.5.5"
     assert not constraint.fits("20", "")  # the text may not end on "20"
-    assert constraint.fits("h", "3")  # digits inside a name ("h3africa") are not a number
+    assert not constraint.fits("h", "3")  # "h3" begins none of the paper's names
+    named = PaperWords(pieces, {"cases", "total"}, {*numbers(paper), "h3africa"})
+    assert named.fits("h", "3")  # digits inside a name ("h3africa") are not a number
     assert PaperWords(pieces, {"cases"}).fits("5", " cases")  # numbers unchecked without a list
 
 
@@ -93,6 +95,28 @@ def test_a_number_that_runs_into_letters_must_be_a_name_the_paper_writes():
     assert not constraint.fits("3", "dt")  # nor does any of its names begin with "3dt"
     assert constraint.fits("2006", " in")  # the number itself is the paper's
     assert constraint.fits("3d", "")  # the text may end on it
+
+
+def test_a_word_that_runs_into_digits_must_be_a_name_the_paper_writes():
+    pieces = ("", " her", "2", "3", " cells", " hematuria", " tlr", "4")
+    paper = "her2 signalling in tlr4 cells , with gross hematuria ( 3 cm )"
+    constraint = PaperWords.for_paper(pieces, paper)
+    assert constraint.fits("her", "2") and constraint.fits("her2", " cells")  # the paper's
+    assert not constraint.fits("her2", "2")  # "her22" is no name of the paper
+    assert not constraint.fits("hematuria", "3")  # a stray digit joined to a word
+    assert constraint.fits("hematuria", " 3")  # the paper's number, on its own
+    assert constraint.fits("tlr", "4") and constraint.fits("tlr4", "")
+
+
+def test_a_summary_gives_a_web_address_only_where_its_paper_gives_one(monkeypatch):
+    pieces = ("", " available", " at", " https", "://", "github", ".", "com")
+    common = frozenset({"available", "at", "https", "github", "com"})
+    monkeypatch.setattr(vocabulary, "common_words", lambda: common)
+    no_address = PaperWords.for_paper(pieces, "the code is available from the authors .")
+    assert not no_address.fits("https", "://") and not no_address.fits("", "github.")
+    assert no_address.fits("at", " the") and no_address.fits("", "com")
+    with_address = PaperWords.for_paper(pieces, "code : https://github.com/lab/tool")
+    assert with_address.fits("https", "://") and with_address.fits("", "github.")
 
 
 def test_banned_candidates_lose_to_the_best_allowed_one(constraint):
