@@ -23,6 +23,9 @@ _HYPHEN = re.compile(r"(?<=\w) - (?=\w)")  # Cohan splits "x-ray" into "x - ray"
 _SENTENCE_START = re.compile(r"^([^A-Za-z0-9]*)([a-z])")
 _PRONOUN_I = re.compile(r"\bi\b(?=\s|'|$)")
 _STRAY_BACKSLASH = re.compile(r"\\(?![A-Za-z])")  # LaTeX debris: "\," or a lone "\"
+# Cohan's mark of emphasis: "the _ rosat _ survey" for LaTeX's "the \emph{rosat} survey"; an
+# underscore inside a word ("lee_1") stays.
+_EMPHASIS = re.compile(r"(?<!\w)_+(?!\w)")
 _PAIRS = {")": "(", "]": "[", "}": "{"}
 
 
@@ -76,7 +79,7 @@ def readable_sentence(sentence: str) -> str:
     s = _SPACE_BEFORE.sub(r"\1", s)
     s = _SPACE_AFTER.sub(r"\1", s)
     s = _LEFTOVER.sub("", s)
-    s = without_unpaired_brackets(_STRAY_BACKSLASH.sub("", s))
+    s = without_unpaired_brackets(_EMPHASIS.sub("", _STRAY_BACKSLASH.sub("", s)))
     s = _SPACES.sub(" ", s).strip()
     s = re.sub(r"\s+([.,;:!?])", r"\1", s)
     s = re.sub(r"([,;:])(?=[.!?]$)", "", s)  # "... ,." left by a removed citation

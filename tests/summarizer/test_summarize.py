@@ -66,12 +66,14 @@ def test_readable_drops_latex_debris_and_unpaired_brackets():
     text = (
         "our results show how to the double } \\ diagrams .\n"
         "a dressing scheme for particle hole ] .\n"
-        ") ] we demonstrate the method , as in ( fig . [ fig1 ] ( a ) ) ."
+        ") ] we demonstrate the method , as in ( fig . [ fig1 ] ( a ) ) .\n"
+        "stacking the _ rosat _ all - sky survey , as lee_1 did _ ."
     )
     assert readable(text).splitlines() == [
         "Our results show how to the double diagrams.",
         "A dressing scheme for particle hole.",
         "We demonstrate the method, as in (fig. [fig1] (a)).",
+        "Stacking the rosat all-sky survey, as lee_1 did.",  # Cohan's emphasis marks dropped
     ]
 
 
