@@ -26,6 +26,12 @@ _STRAY_BACKSLASH = re.compile(r"\\(?![A-Za-z])")  # LaTeX debris: "\," or a lone
 # Cohan's mark of emphasis: "the _ rosat _ survey" for LaTeX's "the \emph{rosat} survey"; an
 # underscore inside a word ("lee_1") stays.
 _EMPHASIS = re.compile(r"(?<!\w)_+(?!\w)")
+# LaTeX figure options that Cohan's text keeps where a caption ends (",title="fig:",width=321",
+# ",scaledwidth=50.0%"); written without spaces, unlike prose ("a width of 3 nm").
+_OPTION = r"(?:(?:scaled)?width|height|angle|scale)=[\d.]+(?:%|pt|cm|mm|in|em)?"
+_FIGURE_OPTIONS = re.compile(
+    rf',?\s*(?:title="[^"]*",?\s*)?{_OPTION}(?:,{_OPTION})*|,?\s*title="fig:?"'
+)
 _PAIRS = {")": "(", "]": "[", "}": "{"}
 
 
@@ -70,7 +76,7 @@ def acronyms(source: str) -> dict[str, str]:
 
 
 def readable_sentence(sentence: str) -> str:
-    s = _CITATION.sub("", sentence)
+    s = _FIGURE_OPTIONS.sub("", _CITATION.sub("", sentence))
     s = _MATH.sub(MATH, s)
     s = _OTHER_PLACEHOLDER.sub("", s)
     s = _REPEATED_MATH.sub(MATH + " ", s)

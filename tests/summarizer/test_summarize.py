@@ -67,13 +67,17 @@ def test_readable_drops_latex_debris_and_unpaired_brackets():
         "our results show how to the double } \\ diagrams .\n"
         "a dressing scheme for particle hole ] .\n"
         ") ] we demonstrate the method , as in ( fig . [ fig1 ] ( a ) ) .\n"
-        "stacking the _ rosat _ all - sky survey , as lee_1 did _ ."
+        "stacking the _ rosat _ all - sky survey , as lee_1 did _ .\n"
+        'the spectra of the two sources.,title="fig:",width=321 a width of 3 nm .\n'
+        "versatility grows with @xmath2,scaledwidth=50.0%,height=4cm ."
     )
     assert readable(text).splitlines() == [
         "Our results show how to the double diagrams.",
         "A dressing scheme for particle hole.",
         "We demonstrate the method, as in (fig. [fig1] (a)).",
         "Stacking the rosat all-sky survey, as lee_1 did.",  # Cohan's emphasis marks dropped
+        "The spectra of the two sources. a width of 3 nm.",  # figure options dropped, not prose
+        "Versatility grows with [math].",
     ]
 
 
