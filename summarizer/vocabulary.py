@@ -10,7 +10,7 @@ or number outside the allowed sets, or begin one that no allowed word or number 
 The allowed words are the paper's and the common words of abstracts, the allowed numbers the
 paper's, both counted as the faithfulness measures count them (`data.words`), so that a
 summary's rare words and numbers are the paper's. Names with digits ("3d", "her2") must be the
-paper's too, and so must the words of a web address ("https", "github"), which are common in
+paper's too, and so must the words of a web address ("https", "github", "com"), common in
 abstracts but never right in a summary unless its paper gives the address.
 
 The token chosen at the last step the length allows (`max_length`) ends the text, so it must
@@ -46,7 +46,7 @@ _LETTER_NAME = re.compile(r"(?<![a-z0-9])[a-z]+[0-9][a-z0-9]*")
 # The words of a web address. Abstracts say often enough that "code is available at
 # https://github.com/..." for these to be common words, and the model learned to end a summary
 # so whatever its paper; a summary may only give an address where its paper gives one.
-WEB_WORDS = frozenset({"http", "https", "www", "github"})
+WEB_WORDS = frozenset({"http", "https", "www", "github", "com", "org"})
 # Cohan's spaced hyphen, also while it is being written ("x -", "x - "), joins its words.
 _HYPHEN = re.compile(r"(?<=[a-z]) ?- ?(?=[a-z]|$)")
 _TAIL = re.compile(r"[a-z0-9.,-]*$")

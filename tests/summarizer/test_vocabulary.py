@@ -110,13 +110,15 @@ def test_a_word_that_runs_into_digits_must_be_a_name_the_paper_writes():
 
 def test_a_summary_gives_a_web_address_only_where_its_paper_gives_one(monkeypatch):
     pieces = ("", " available", " at", " https", "://", "github", ".", "com")
-    common = frozenset({"available", "at", "https", "github", "com"})
+    common = frozenset({"available", "at", "https", "github", "com", "compare"})
     monkeypatch.setattr(vocabulary, "common_words", lambda: common)
     no_address = PaperWords.for_paper(pieces, "the code is available from the authors .")
     assert not no_address.fits("https", "://") and not no_address.fits("", "github.")
-    assert no_address.fits("at", " the") and no_address.fits("", "com")
+    assert not no_address.fits("e.g.com", "/")  # "e.g.com/": an address's last part
+    assert no_address.fits("at", " the") and no_address.fits("", "com")  # on to "compare"
     with_address = PaperWords.for_paper(pieces, "code : https://github.com/lab/tool")
     assert with_address.fits("https", "://") and with_address.fits("", "github.")
+    assert with_address.fits("github.com", "/")
 
 
 def test_banned_candidates_lose_to_the_best_allowed_one(constraint):
