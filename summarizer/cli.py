@@ -323,9 +323,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     scores = "  ".join(f"{k} {metrics[k]['f']:.2f}" for k in ("rouge1", "rouge2", "rougeLsum"))
     notes = [f"rouge1 against another paper's abstract {metrics['rouge1_other']['f']:.2f}"]
     found = metrics["faithfulness"]
-    for kind, label in (("numbers", "numbers"), ("rare_words", "rare words"), ("names", "names")):
+    for kind in ("numbers", "rare_words", "names"):
         if found[kind] is not None:
-            notes.append(f"{found[kind]:.0%} of {label} found in the paper")
+            notes.append(f"{found[kind]:.0%} of {kind.replace('_', ' ')} found in the paper")
     if metrics["unsupported"]["share"] is not None:
         notes.append(f"{metrics['unsupported']['share']:.0%} of sentences unsupported by the paper")
     n = metrics["n"]

@@ -105,6 +105,8 @@ class PaperWords(LogitsProcessor):
         """The paper's words, numbers and names with digits, and the common words of abstracts
         but those of web addresses; `pieces`: `token_pieces`."""
         lower = paper.lower()
+        # Not data.words.names, which leaves the formula placeholders out: the model writes
+        # "@xmath3" too, and its "xmath3" must pass as one of the paper's names.
         names = set(_DIGIT_NAME.findall(lower)) | set(_LETTER_NAME.findall(lower))
         allowed = (common_words() - WEB_WORDS) | set(words(paper))
         return cls(pieces, allowed, set(numbers(paper)) | names, max_length)
