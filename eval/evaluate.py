@@ -235,13 +235,14 @@ def make_system(settings: EvalSettings, budget: int):
     return write
 
 
-def read_predictions(path: Path) -> dict[str, dict]:
-    """Rows already written by an earlier (possibly interrupted) run; a torn last line is
-    dropped and rewritten."""
+def read_predictions(path: Path, repair: bool = True) -> dict[str, dict]:
+    """Rows already written by an earlier (possibly interrupted) run; with `repair`, a torn
+    last line is dropped from the file too, so that the run can go on after it."""
     rows: dict[str, dict] = {}
     if not path.exists():
         return rows
-    lines = path.read_text(encoding="utf-8").splitlines()
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
     good = []
     for line in lines:
         try:
@@ -250,7 +251,9 @@ def read_predictions(path: Path) -> dict[str, dict]:
             continue
         rows[row["id"]] = row
         good.append(line)
-    path.write_text("".join(line + "\n" for line in good), encoding="utf-8")
+    whole = "".join(line + "\n" for line in good)
+    if repair and whole != text:
+        path.write_text(whole, encoding="utf-8")
     return rows
 
 
@@ -347,7 +350,11 @@ def compare(dirs: list[str], n_resamples: int = 1000) -> str:
         if not (path / METRICS).is_file():
             raise FileNotFoundError(f"No {METRICS} in {path}: run evaluate there first")
         runs.append(
-            (path, json.loads((path / METRICS).read_text()), read_predictions(path / PREDICTIONS))
+            (
+                path,
+                json.loads((path / METRICS).read_text()),
+                read_predictions(path / PREDICTIONS, repair=False),
+            )
         )
     lines = [
         "| run | n | " + " | ".join(ROUGE_TYPES) + " | R-1 vs first (p) |",
