@@ -10,7 +10,9 @@ RUN is an `evaluate` output folder. Runs given the same LABEL (by default the fo
 count as one system, so that an arXiv run and a PubMed run of the same model are rated
 together. The papers are, for each data file, the first N that every run of that file holds;
 `--reference` adds their reference abstracts as the system "reference", written as the
-summaries are (`readable`), so that a rater cannot tell them by their Cohan spacing alone.
+summaries are (`readable`), so that a rater cannot tell them by their Cohan spacing alone, and
+split into sentences anew: Cohan's abstracts break lines inside sentences ("in conclusion ,"
+on a line of its own), which would count against the abstract's authors.
 
 What to rate: y when the sentence is a complete, grammatical English sentence that a reader
 takes in at once; n when it is a fragment, lacks its verb or object, joins clauses that do not
@@ -48,6 +50,11 @@ def summary_sentences(text: str) -> list[str]:
     return [line for line in readable(text).splitlines() if line.strip()]
 
 
+def joined(text: str) -> str:
+    """`text` as one line, for `readable` to split into sentences by itself."""
+    return " ".join(text.split())
+
+
 def parse_run(spec: str) -> tuple[Path, str]:
     """ "DIR=LABEL" or "DIR" (labelled by the folder's name)."""
     folder, _, label = spec.partition("=")
@@ -77,8 +84,8 @@ def make_sheet(
             raise ValueError(f"the runs of {data} have no paper in common")
         entries += [(label, data, i, rows[i]["prediction"]) for label, d, rows in runs
                     if d == data for i in ids]  # fmt: skip
-        if reference:
-            entries += [(REFERENCE, data, i, same[0][i]["reference"]) for i in ids]
+        if reference:  # Cohan's abstracts break lines inside sentences: split them anew
+            entries += [(REFERENCE, data, i, joined(same[0][i]["reference"])) for i in ids]
     pieces = [
         (system, data, paper, n, sentence)
         for system, data, paper, text in entries

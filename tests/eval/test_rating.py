@@ -99,3 +99,19 @@ def test_unrated_rows_and_bad_folders_are_clear_errors(runs, tmp_path, capsys):
     assert main(["score", str(out)]) == 0
     assert main(["sheet", str(tmp_path), "--out", str(tmp_path / "other")]) == 2
     assert "is not an evaluate run" in capsys.readouterr().err
+
+
+def test_references_are_split_into_sentences_anew(runs, tmp_path):
+    """Cohan's abstracts break lines inside sentences; the sheet must not rate the pieces."""
+    predictions = runs["lead", "a"] / "predictions.jsonl"
+    rows = [json.loads(line) for line in predictions.read_text().splitlines()]
+    rows[0]["reference"] = "in conclusion ,\nthe sparse model works .\nwe show that ."
+    predictions.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    out = tmp_path / "sheet"
+    assert (
+        main(["sheet", str(runs["lead", "a"]), "--papers", "1", "--reference", "--out", str(out)])
+        == 0
+    )
+    key = json.loads((out / KEY).read_text())
+    references = [r["sentence"] for r in read_sheet(out) if key[r["item"]]["system"] == "reference"]
+    assert sorted(references) == ["In conclusion, the sparse model works.", "We show that."]
