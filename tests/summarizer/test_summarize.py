@@ -225,7 +225,15 @@ def test_unreadable_input_raises_ingest_error(summarizer, tmp_path):
 
 
 def test_concurrent_callers_get_their_own_results(summarizer):
-    texts = [f"Paper number {i} studies topic {i} in depth. It is sparse." for i in range(4)]
+    # Texts in the fixture's own words, which it copies on every CPU tried; with words it never
+    # saw ("Paper number 2 studies topic 2"), an AVX2 machine's fixture wrote nearly the same
+    # text for all four.
+    texts = [
+        "Sparse attention model layer token summary paper.",
+        "We show that decoding speed memory loss.",
+        "Long document encoder decoder training data.",
+        "The method result data loss speed token.",
+    ]
     expected = [summarizer.summarize(t, GREEDY).summary for t in texts]
     got = [None] * len(texts)
 

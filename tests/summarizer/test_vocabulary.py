@@ -140,8 +140,10 @@ def test_a_dead_end_looks_further_and_otherwise_leaves_the_row_alone(constraint)
 
 
 def test_summaries_use_only_the_papers_words_and_common_ones(tmp_path, monkeypatch):
-    """The tiny model copies its input's opening; with the constraint on and a paper holding
-    only a few of those words and numbers, it writes no other word or number."""
+    """Alone, the tiny model writes words or numbers the paper does not hold (it copies its
+    input's opening, or garbles it: what it writes of words it never saw depends on the CPU);
+    with the constraint on and a paper holding only a few of those words and numbers, it
+    writes no other word or number."""
     summarizer = Summarizer.from_pretrained(save_tiny_model(tmp_path / "model"))
     text = "4096 tokens in 12 layers hash sparse attention into 64 buckets and decode the summary ."
     paper = "the sparse attention of the summary in 12 layers"
@@ -149,8 +151,7 @@ def test_summaries_use_only_the_papers_words_and_common_ones(tmp_path, monkeypat
     monkeypatch.setattr(vocabulary, "common_words", lambda: frozenset({"the"}))
     free = GenerationSettings(length=16, num_beams=1, paper_words=False)
     written, _ = summarizer.generate(text, free, lambda *a: None, 96, paper)
-    assert set(words(written)) - allowed  # the model alone copies other words
-    assert set(numbers(written)) - {"12"}  # and other numbers
+    assert set(words(written)) - allowed or set(numbers(written)) - {"12"}
     for beams in (1, 3):
         settings = GenerationSettings(length=24, num_beams=beams, paper_words=True)
         constrained, _ = summarizer.generate(text, settings, lambda *a: None, 96, paper)
