@@ -56,7 +56,7 @@ def joined(text: str) -> str:
 
 
 def parse_run(spec: str) -> tuple[Path, str]:
-    """ "DIR=LABEL" or "DIR" (labelled by the folder's name)."""
+    """The folder and label of `DIR=LABEL`, or of `DIR`, which is labelled by its name."""
     folder, _, label = spec.partition("=")
     path = Path(folder)
     return path, label or path.resolve().name
