@@ -62,11 +62,9 @@ def support(summary: str, paper: str, common: frozenset[str] | None = None) -> S
     """Each number, rare word and name of `summary` (every occurrence), and whether `paper`
     has it."""
     common = common_words() if common is None else common
-    paper_numbers, paper_words, paper_names = (
-        set(numbers(paper)),
-        set(words(paper)),
-        set(names(paper)),
-    )
+    paper_numbers = set(numbers(paper))
+    paper_words = set(words(paper))
+    paper_names = set(names(paper))
     found = numbers(summary)
     rare = [w for w in summary_words(summary) if w not in common]
     named = names(summary)

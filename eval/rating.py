@@ -50,11 +50,6 @@ def summary_sentences(text: str) -> list[str]:
     return [line for line in readable(text).splitlines() if line.strip()]
 
 
-def joined(text: str) -> str:
-    """`text` as one line, for `readable` to split into sentences by itself."""
-    return " ".join(text.split())
-
-
 def parse_run(spec: str) -> tuple[Path, str]:
     """The folder and label of `DIR=LABEL`, or of `DIR`, which is labelled by its name."""
     folder, _, label = spec.partition("=")
@@ -84,8 +79,10 @@ def make_sheet(
             raise ValueError(f"the runs of {data} have no paper in common")
         entries += [(label, data, i, rows[i]["prediction"]) for label, d, rows in runs
                     if d == data for i in ids]  # fmt: skip
-        if reference:  # Cohan's abstracts break lines inside sentences: split them anew
-            entries += [(REFERENCE, data, i, joined(same[0][i]["reference"])) for i in ids]
+        if reference:  # Cohan's abstracts break lines inside sentences: one line, split anew
+            entries += [
+                (REFERENCE, data, i, " ".join(same[0][i]["reference"].split())) for i in ids
+            ]
     pieces = [
         (system, data, paper, n, sentence)
         for system, data, paper, text in entries
