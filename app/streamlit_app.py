@@ -23,6 +23,7 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from data.ingest import MAX_BYTES, PASTED, Document, IngestError, read_pasted
 from summarizer import api
+from summarizer.allocator import keep_freed_memory
 from summarizer.api import SummaryResult
 from summarizer.paths import MODEL_ENV_VAR, default_model_dir, is_model_dir
 from summarizer.settings import LENGTHS, GenerationSettings, length_tokens
@@ -83,6 +84,7 @@ def load_summarizer(model_dir: str, threads: int) -> api.Summarizer:
     `threads` threads (`api.serving_threads()`: $SUMMARIZER_THREADS, else all cores but one;
     the README's "Web app" section has the measurements behind that default)."""
     torch.set_num_threads(threads)
+    keep_freed_memory()  # decoding ~15% faster: summarizer/allocator.py
     return api.Summarizer.from_pretrained(model_dir)
 
 

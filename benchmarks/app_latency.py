@@ -44,6 +44,7 @@ import torch
 
 from app.streamlit_app import MODE_LABELS  # the page's names of the modes, clicked by name
 from benchmarks.paper_latency import VAL, typical_paper
+from summarizer.allocator import keep_freed_memory
 from summarizer.api import THREADS_ENV_VAR, Summarizer, serving_threads
 from summarizer.paths import REPO_ROOT
 
@@ -239,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.server_threads:
         os.environ[THREADS_ENV_VAR] = str(args.server_threads)  # the server inherits it
     server_threads, cores = serving_threads(), len(os.sched_getaffinity(0))
+    keep_freed_memory()  # as the server does when it loads the model
     summarizer = Summarizer.from_pretrained(args.model)
     mode = args.mode or summarizer.defaults.mode
     with tempfile.TemporaryDirectory() as tmp:

@@ -3,7 +3,7 @@ twin, one optimizer step (forward, backward, AdamW) at a time, interleaved, medi
 
     python -m benchmarks.train_throughput [--preset small | --config TOML] [--input-len 2048]
         [--target-len 256] [--batch 1] [--repeats 5] [--threads 2] [--precision fp32|bf16]
-        [--json PATH]
+        [--json PATH] [--default-allocator]
 
 `--config` times the model a training config trains (its preset with its overrides, e.g. full
 attention and the copy head of configs/salient-cpu.toml) against that model's dense twin.
@@ -24,6 +24,7 @@ from contextlib import nullcontext
 import torch
 
 from summarizer import TerraformerForConditionalGeneration
+from summarizer.allocator import keep_freed_memory
 from summarizer.model import sizing
 from summarizer.model.sizing import count_parameters
 from summarizer.model.tokenizer import load_tokenizer
@@ -66,7 +67,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument(
+        "--default-allocator",
+        action="store_true",
+        help="leave glibc's defaults, which hand freed memory back to the kernel, instead of "
+        "keeping it as the CLI and the app do (summarizer/allocator.py); for comparison",
+    )
     args = parser.parse_args(argv)
+    if not args.default_allocator:
+        keep_freed_memory()
     if args.threads:
         torch.set_num_threads(args.threads)
     set_seed(0)

@@ -31,6 +31,7 @@ import torch
 from tqdm import tqdm
 
 from data.ingest import IngestError, read_documents
+from summarizer.allocator import keep_freed_memory
 from summarizer.api import Summarizer, find_model_dir
 from summarizer.paths import write_atomically
 from summarizer.settings import DECODING, GenerationSettings, missing_in_folder
@@ -137,6 +138,7 @@ def init_worker(model: str | None, threads: int, parent: int | None = None) -> N
     global _SUMMARIZER, _LOADED_FROM
     if parent is not None:
         end_with_parent(parent)
+    keep_freed_memory()  # a spawned worker starts with glibc's defaults again
     torch.set_num_threads(threads)
     if _SUMMARIZER is None or model != _LOADED_FROM:
         _SUMMARIZER = Summarizer.from_pretrained(model)

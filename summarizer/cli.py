@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from summarizer.allocator import keep_freed_memory
 from summarizer.settings import DECODING, LENGTHS, MODES, GenerationSettings
 
 
@@ -129,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_compare(argv[2:])
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    keep_freed_memory()  # training steps a third faster on 2 cores: summarizer/allocator.py
     if args.command == "presets":
         print(presets_table())
         return 0
