@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import random
+import string
 import zlib
 from pathlib import Path
 
@@ -40,6 +41,12 @@ def trained_tiny_model():
     rng = random.Random(0)
     texts = [" ".join(rng.choices(WORDS, k=60)) for _ in range(200)]
     tokenizer = train_tokenizer(texts, vocab_size=320)
+    # Words the tokenizer never saw come apart into letters. Copying texts where half the words
+    # are made up teaches the model to copy those pieces too: after 300 steps it copies the
+    # first 12 tokens of 15-16 in 20 texts of made-up words (0 without them; 19 in 20 texts of
+    # WORDS either way; session 25, two seeds).
+    texts += [" ".join(made_up_word(rng) if rng.random() < 0.5 else rng.choice(WORDS)
+                       for _ in range(40)) for _ in range(600)]  # fmt: skip
     set_seed(0)
     config = TerraformerConfig.preset(
         "tiny",
@@ -53,6 +60,10 @@ def trained_tiny_model():
     model = TerraformerForConditionalGeneration(config)
     learn_to_copy(model, tokenizer, texts, COPY_STEPS)
     return model, tokenizer
+
+
+def made_up_word(rng: random.Random) -> str:
+    return "".join(rng.choices(string.ascii_lowercase, k=rng.randint(2, 9)))
 
 
 def learn_to_copy(model, tokenizer, texts: list[str], steps: int) -> None:
