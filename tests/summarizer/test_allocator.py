@@ -53,5 +53,8 @@ def page_faults(setting: str) -> int:
 def test_kept_memory_is_reused_without_page_faults():
     default, kept = page_faults("default"), page_faults("keep")
     # glibc's default maps each 64 MiB afresh: 16,384 faults of 4 KiB pages per allocation
-    assert default > 10 * 10_000
+    # (163,850 for the ten on the project's machine). A kernel that backs them with huge
+    # pages takes 512 times fewer, and then there is nothing to tell apart.
+    if default < 1_000:
+        pytest.skip(f"only {default} page faults with glibc's defaults (huge pages?)")
     assert kept < default / 20
