@@ -84,7 +84,7 @@ def load_summarizer(model_dir: str, threads: int) -> api.Summarizer:
     `threads` threads (`api.serving_threads()`: $SUMMARIZER_THREADS, else all cores but one;
     the README's "Web app" section has the measurements behind that default)."""
     torch.set_num_threads(threads)
-    keep_freed_memory()  # decoding ~15% faster: summarizer/allocator.py
+    keep_freed_memory()  # decoding 1-15% faster in paired runs: summarizer/allocator.py
     return api.Summarizer.from_pretrained(model_dir)
 
 

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from data.cohan import open_text
-from summarizer.allocator import keep_freed_memory
+from summarizer.allocator import add_default_allocator_flag, keep_freed_memory
 from summarizer.api import STAGES, Summarizer
 from summarizer.paths import REPO_ROOT
 from summarizer.settings import MODES
@@ -56,12 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--mode", default=None, choices=MODES)
     parser.add_argument("--json", default=None)
-    parser.add_argument(
-        "--default-allocator",
-        action="store_true",
-        help="leave glibc's defaults, which hand freed memory back to the kernel, instead of "
-        "keeping it as the CLI and the app do (summarizer/allocator.py); for comparison",
-    )
+    add_default_allocator_flag(parser)
     args = parser.parse_args(argv)
     if not args.default_allocator:
         keep_freed_memory()

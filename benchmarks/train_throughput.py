@@ -24,7 +24,7 @@ from contextlib import nullcontext
 import torch
 
 from summarizer import TerraformerForConditionalGeneration
-from summarizer.allocator import keep_freed_memory
+from summarizer.allocator import add_default_allocator_flag, keep_freed_memory
 from summarizer.model import sizing
 from summarizer.model.sizing import count_parameters
 from summarizer.model.tokenizer import load_tokenizer
@@ -67,12 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     parser.add_argument("--json", help="also write the results here")
-    parser.add_argument(
-        "--default-allocator",
-        action="store_true",
-        help="leave glibc's defaults, which hand freed memory back to the kernel, instead of "
-        "keeping it as the CLI and the app do (summarizer/allocator.py); for comparison",
-    )
+    add_default_allocator_flag(parser)
     args = parser.parse_args(argv)
     if not args.default_allocator:
         keep_freed_memory()

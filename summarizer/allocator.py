@@ -17,6 +17,7 @@ library itself never changes the allocator of a process it is imported into.
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import logging
 import sys
@@ -50,3 +51,14 @@ def keep_freed_memory() -> bool:
     if not done:
         logger.info("this C library ignored mallopt: freed memory goes back to the kernel")
     return done
+
+
+def add_default_allocator_flag(parser: argparse.ArgumentParser) -> None:
+    """`--default-allocator`, for a benchmark that times glibc's defaults against kept memory:
+    the benchmark calls `keep_freed_memory` unless it is given."""
+    parser.add_argument(
+        "--default-allocator",
+        action="store_true",
+        help="leave glibc's defaults, which hand freed memory back to the kernel, instead of "
+        "keeping it as the CLI and the app do (summarizer/allocator.py); for comparison",
+    )
