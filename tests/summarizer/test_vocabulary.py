@@ -121,6 +121,17 @@ def test_a_summary_gives_a_web_address_only_where_its_paper_gives_one(monkeypatc
     assert with_address.fits("github.com", "/")
 
 
+def test_a_summary_claims_experiments_or_code_only_where_its_paper_does(monkeypatch):
+    pieces = ("", " extensive", " experiments", " show", " our", " code", " is", " exp")
+    common = frozenset({"extensive", "experiments", "show", "our", "code", "is", "expansion"})
+    monkeypatch.setattr(vocabulary, "common_words", lambda: common)
+    theory = PaperWords.for_paper(pieces, "we derive the expansion of the free energy .")
+    assert not theory.fits("extensive", " experiments ") and not theory.fits("our", " code ")
+    assert theory.fits("", "extensive ") and theory.fits("our", " exp")  # on to "expansion"
+    measured = PaperWords.for_paper(pieces, "two experiments ; the code is released .")
+    assert measured.fits("extensive", " experiments ") and measured.fits("our", " code ")
+
+
 def test_banned_candidates_lose_to_the_best_allowed_one(constraint):
     generated = torch.tensor([[0, 1]])  # "<s> nem"
     scores = torch.tensor([[0.0, 1.0, 2.0, 5.0, 4.0, 0.0, 0.0, 0.0, 0.0, 0.0]])
