@@ -52,8 +52,12 @@ WEB_WORDS = frozenset({"http", "https", "www", "github", "com", "org"})
 # learning: 409 of 3,680 say "extensive experiments", others "our code is available". The
 # model learned to say so of theory papers too: 23 of 100 arXiv validation summaries spoke of
 # experiments where the paper never uses the word (session 26). A summary may claim
-# experiments or code only where its paper speaks of them.
-CLAIM_WORDS = frozenset({"experiment", "experiments", "experimental", "experimentally", "code"})
+# experiments or code only where its paper speaks of them. The set holds every common word
+# these begin (so "codes"): one left allowed would let the decoder start "code" as its prefix,
+# and the constraint does not force a word it cannot finish.
+CLAIM_WORDS = frozenset(
+    {"experiment", "experiments", "experimental", "experimentally", "code", "codes"}
+)
 # Cohan's spaced hyphen, also while it is being written ("x -", "x - "), joins its words.
 _HYPHEN = re.compile(r"(?<=[a-z]) ?- ?(?=[a-z]|$)")
 _TAIL = re.compile(r"[a-z0-9.,-]*$")
