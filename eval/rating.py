@@ -2,13 +2,15 @@
 the same papers, shuffled together into one sheet that does not say which system wrote which,
 rated, then counted per system.
 
-    python -m eval.rating sheet RUN[=LABEL] [RUN[=LABEL] ...] --papers 10 --reference --out DIR
+    python -m eval.rating sheet RUN[=LABEL] [RUN[=LABEL] ...] --papers 10 [--skip 10] \
+        --reference --out DIR
     (fill the `fluent` column of DIR/sheet.tsv with y or n)
     python -m eval.rating score DIR
 
 RUN is an `evaluate` output folder. Runs given the same LABEL (by default the folder's name)
 count as one system, so that an arXiv run and a PubMed run of the same model are rated
-together. The papers are, for each data file, the first N that every run of that file holds;
+together. The papers are, for each data file, the first N that every run of that file holds
+(after the first `--skip` of them, to rate papers an earlier sheet did not);
 `--reference` adds their reference abstracts as the system "reference", written as the
 summaries are (`readable`), so that a rater cannot tell them by their Cohan spacing alone, and
 split into sentences anew: Cohan's abstracts break lines inside sentences ("in conclusion ,"
@@ -58,7 +60,7 @@ def parse_run(spec: str) -> tuple[Path, str]:
 
 
 def make_sheet(
-    specs: list[str], papers: int, reference: bool = False, seed: int = 0
+    specs: list[str], papers: int, reference: bool = False, seed: int = 0, skip: int = 0
 ) -> tuple[list[dict], dict[str, dict]]:
     """The shuffled sheet's rows ({item, sentence}) and its key (item -> system, data, paper,
     sentence index). Raises ValueError for a folder that is not an evaluate run."""
@@ -74,9 +76,9 @@ def make_sheet(
     entries = []  # (system, data, paper id, text)
     for data in dict.fromkeys(d for _, d, _ in runs):
         same = [rows for _, d, rows in runs if d == data]
-        ids = [i for i in same[0] if all(i in rows for rows in same)][:papers]
+        ids = [i for i in same[0] if all(i in rows for rows in same)][skip : skip + papers]
         if not ids:
-            raise ValueError(f"the runs of {data} have no paper in common")
+            raise ValueError(f"the runs of {data} have no paper in common after the first {skip}")
         entries += [(label, data, i, rows[i]["prediction"]) for label, d, rows in runs
                     if d == data for i in ids]  # fmt: skip
         if reference:  # Cohan's abstracts break lines inside sentences: one line, split anew
@@ -167,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     sheet = commands.add_parser("sheet", help="write a blind rating sheet from evaluate runs")
     sheet.add_argument("runs", nargs="+", metavar="RUN[=LABEL]")
     sheet.add_argument("--papers", type=int, default=10, help="papers per data file")
+    sheet.add_argument("--skip", type=int, default=0, help="leave out each file's first papers")
     sheet.add_argument("--reference", action="store_true", help="rate the abstracts too")
     sheet.add_argument("--seed", type=int, default=0)
     sheet.add_argument("--out", required=True)
@@ -175,9 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "sheet":
-            if args.papers < 1:
-                raise ValueError("--papers must be at least 1")
-            rows, key = make_sheet(args.runs, args.papers, args.reference, args.seed)
+            if args.papers < 1 or args.skip < 0:
+                raise ValueError("--papers must be at least 1 and --skip at least 0")
+            rows, key = make_sheet(args.runs, args.papers, args.reference, args.seed, args.skip)
             write_sheet(Path(args.out), rows, key)
             print(f"{len(rows)} sentences to rate in {Path(args.out) / SHEET}")
         else:

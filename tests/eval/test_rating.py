@@ -64,6 +64,19 @@ def test_the_sheet_holds_every_sentence_shuffled_and_unlabelled(runs, tmp_path, 
     assert "to rate" in capsys.readouterr().out
 
 
+def test_skip_leaves_out_the_papers_an_earlier_sheet_rated(runs, tmp_path, capsys):
+    out = tmp_path / "later"
+    spec = f"{runs['lead', 'a']}=lead"
+    assert main(["sheet", spec, "--papers", "2", "--skip", "3", "--out", str(out)]) == 0
+    key = json.loads((out / KEY).read_text())
+    assert {entry["paper"] for entry in key.values()} == {"doc-3", "doc-4"}
+    rows = [json.loads(line) for line in (runs["lead", "a"] / "predictions.jsonl").open()]
+    expected = [s for row in rows[3:5] for s in summary_sentences(row["prediction"])]
+    assert sorted(row["sentence"] for row in read_sheet(out)) == sorted(expected)
+    assert main(["sheet", spec, "--skip", "6", "--out", str(tmp_path / "none")]) == 2
+    assert "no paper in common after the first 6" in capsys.readouterr().err
+
+
 def test_scores_count_each_system_and_pool_runs_that_share_a_label(runs, tmp_path, capsys):
     out = tmp_path / "sheet"
     specs = [
