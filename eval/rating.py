@@ -78,7 +78,8 @@ def make_sheet(
         same = [rows for _, d, rows in runs if d == data]
         ids = [i for i in same[0] if all(i in rows for rows in same)][skip : skip + papers]
         if not ids:
-            raise ValueError(f"the runs of {data} have no paper in common after the first {skip}")
+            after = f" after the first {skip}" if skip else ""
+            raise ValueError(f"the runs of {data} have no paper in common{after}")
         entries += [(label, data, i, rows[i]["prediction"]) for label, d, rows in runs
                     if d == data for i in ids]  # fmt: skip
         if reference:  # Cohan's abstracts break lines inside sentences: one line, split anew
