@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import datasets
+import numpy as np
 
 from data.cohan import find_files, read_records
 from data.normalize import join_article, join_summary
@@ -125,6 +126,39 @@ def _load_hub(name: str, split: str, limit: int | None) -> tuple[datasets.Datase
     docs = docs.select([i for i, ok in enumerate(usable) if ok])
     report.kept = len(docs)
     return docs, report
+
+
+def weight_sources(
+    docs: datasets.Dataset, weights: dict[str, float], seed: int = 0
+) -> datasets.Dataset:
+    """`docs` with each source's documents repeated by its weight (by the `source` column).
+
+    A weight of 3 puts each of that source's documents in every epoch three times; 0.5 keeps
+    a seeded half of them; 0 leaves the source out; unlisted sources keep weight 1. Naming a
+    source that is not in `docs` is a ValueError, so a misspelt name cannot silently do
+    nothing."""
+    if not weights:
+        return docs
+    sources = docs.with_format(None)["source"]
+    present = Counter(sources)
+    unknown = sorted(set(weights) - set(present))
+    if unknown:
+        raise ValueError(
+            f"source weights name {unknown}, which the training data does not have; "
+            f"its sources: {dict(sorted(present.items()))}"
+        )
+    rng = np.random.default_rng(seed)
+    by_source: dict[str, list[int]] = {}
+    for i, source in enumerate(sources):
+        by_source.setdefault(source, []).append(i)
+    chosen: list[int] = []
+    for source, rows in by_source.items():
+        weight = weights.get(source, 1.0)
+        whole, part = int(weight), weight - int(weight)
+        chosen.extend(rows * whole)
+        extra = round(part * len(rows))
+        chosen.extend(sorted(rng.choice(rows, size=extra, replace=False).tolist()))
+    return docs.select(sorted(chosen))
 
 
 def tokenize_documents(

@@ -53,6 +53,10 @@ class DataSection:
     input_selection: str = "opening"
     salience: str = "checkpoints/default"  # the folder of the salience model that picks
     oracle_share: float = 0.5
+    # How often each epoch sees each source's documents, by the data's `source` field, e.g.
+    # { cohan-arxiv = 10, neurips2025 = 0.5 }: whole numbers repeat a document, fractions keep a
+    # seeded share, unlisted sources keep 1 (data.dataset.weight_sources).
+    source_weights: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -227,6 +231,9 @@ def validate(config: RunConfig) -> None:
             f"data.salience: no salience model in {d.salience!r}; train one with "
             f"python -m summarizer train-salience --out DIR"
         )
+    for source, weight in d.source_weights.items():
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
+            raise ConfigError(f"data.source_weights.{source} must be a number >= 0, got {weight!r}")
     if not 0.0 <= d.oracle_share <= 1.0:
         raise ConfigError(f"data.oracle_share must be in [0, 1], got {d.oracle_share}")
     if o.name not in ("adamw", "adafactor"):

@@ -33,7 +33,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from data.dataset import load_documents, tokenize_documents
+from data.dataset import load_documents, tokenize_documents, weight_sources
 from eval.rouge import rouge_f1
 from summarizer.model.growth import GrowthError, grow_from
 from summarizer.model.modeling import IGNORE_INDEX, TerraformerForConditionalGeneration
@@ -152,6 +152,12 @@ class Trainer:
         if d.input_selection == "salient":
             self.salience = SalienceModel.load(d.salience)
         self.train_set = self.tokenize(train_docs, d.oracle_share)
+        if d.source_weights:  # after tokenizing, so each document is tokenized once
+            try:
+                self.train_set = weight_sources(self.train_set, d.source_weights, settings.seed)
+            except ValueError as error:
+                raise ConfigError(f"data.source_weights: {error}") from error
+            log.info("%d training documents after source weights", len(self.train_set))
         self.val_set = self.tokenize(val_docs, 0.0) if val_docs is not None else None
 
         set_seed(settings.seed)  # same initial weights in every process

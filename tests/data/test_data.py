@@ -1,12 +1,14 @@
 """Reading Cohan records, normalization, hub names and tokenized datasets."""
 
 import json
+import random
+from collections import Counter
 
 import datasets
 import pytest
 
 from data import dataset as dataset_module
-from data.dataset import load_documents, tokenize_documents
+from data.dataset import load_documents, tokenize_documents, weight_sources
 from data.normalize import join_article, join_summary, normalize_text
 from summarizer.model.tokenizer import train_tokenizer
 from tests.cohan_fixtures import record, write_cohan
@@ -129,3 +131,20 @@ def test_tokenized_documents_end_with_eos_and_respect_limits(tmp_path):
     assert (
         tokenizer.decode(untruncated[0]["labels"], skip_special_tokens=True) == docs[0]["abstract"]
     )
+
+
+def test_source_weights_repeat_keep_a_share_of_or_drop_each_source(tmp_path):
+    rows = [{**record(i, random.Random(i)), "source": "a" if i < 2 else "b"} for i in range(6)]
+    rows[5]["source"] = "c"
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    docs, _ = load_documents(path)
+    weighted = weight_sources(docs, {"a": 3, "b": 0.5, "c": 0}, seed=1)
+    ids = Counter(weighted["id"])
+    assert ids["doc-0"] == ids["doc-1"] == 3  # source a, three times each
+    assert sum(ids[f"doc-{i}"] for i in (2, 3, 4)) == 2  # half of b's three, rounded
+    assert max(ids[f"doc-{i}"] for i in (2, 3, 4)) == 1
+    assert "doc-5" not in ids  # c left out
+    assert weight_sources(docs, {}) is docs
+    with pytest.raises(ValueError, match=r"\['d'\].*'a': 2, 'b': 3, 'c': 1"):
+        weight_sources(docs, {"d": 2})

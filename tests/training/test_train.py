@@ -252,3 +252,14 @@ def test_a_run_can_start_from_a_trained_model_with_more_layers(tmp_path, data):
 
     with pytest.raises(ConfigError, match="is not a model folder"):
         load_run_config("configs/tiny.toml", [*data, f'model.init_from="{tmp_path}"'])
+
+
+def test_source_weights_set_how_often_an_epoch_sees_each_source(tmp_path, data):
+    def trainer(weights: str) -> train_module.Trainer:
+        config = load_run_config("configs/tiny.toml", [*data, f"data.source_weights={weights}"])
+        dist_env = train_module.Distributed.from_environment("cpu")
+        return train_module.Trainer(config, tmp_path / "run", False, dist_env)
+
+    assert len(trainer("{ synthetic = 2.5 }").train_set) == 30  # 12 documents, 2.5 times
+    with pytest.raises(ConfigError, match=r"source_weights.*\['synthtic'\].*'synthetic': 12"):
+        trainer("{ synthtic = 2 }")

@@ -66,6 +66,8 @@ def test_bad_values_are_refused():
         load_run_config("configs/nope.toml")
     with pytest.raises(ConfigError, match=r"--set takes section\.key=value"):
         load_run_config("configs/tiny.toml", ["steps=3"])
+    with pytest.raises(ConfigError, match=r"data\.source_weights\.a must be a number >= 0"):
+        load_run_config("configs/tiny.toml", ["data.source_weights.a=-1"])
 
 
 def test_model_vocabulary_is_rounded_up_for_the_output_layer():
