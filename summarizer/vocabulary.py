@@ -20,7 +20,9 @@ unfinished word off, so a summary cut by its length does not end on half a word.
 
 Only each row's best `top_k` candidates are checked (the rest are too unlikely to be chosen);
 when none of them fits, up to `wide_k` are checked, and when none of those fits either the row
-is left as it is rather than forced into a token the model gives no weight.
+is left as it is rather than forced into a token the model gives no weight; even then it may
+not write a `forbidden` word (of a web address or a claim its paper does not make): otherwise a
+word begun as the paper's ("exper", for its "experience") could end as "experimental".
 """
 
 from __future__ import annotations
@@ -85,7 +87,8 @@ def token_pieces(tokenizer) -> tuple[str, ...]:
 class PaperWords(LogitsProcessor):
     """See the module docstring. `allowed`: the words that may be written; `allowed_numbers`:
     the numbers, and the names with digits ("3d", "her2"), that may be written (None: neither
-    is checked); `max_length`: the length of the generated sequences (with their
+    is checked); `forbidden`: words never written, not even where no allowed word fits;
+    `max_length`: the length of the generated sequences (with their
     start token) at which generation stops (None: not known)."""
 
     def __init__(
@@ -94,6 +97,7 @@ class PaperWords(LogitsProcessor):
         allowed: Iterable[str],
         allowed_numbers: Iterable[str] | None = None,
         max_length: int | None = None,
+        forbidden: Iterable[str] = (),
         top_k: int = 64,
         wide_k: int = 1024,
     ):
@@ -103,6 +107,7 @@ class PaperWords(LogitsProcessor):
         self.numbers = None if allowed_numbers is None else frozenset(allowed_numbers)
         self.number_prefixes = prefixes(self.numbers or ())
         self.max_length = max_length
+        self.forbidden = frozenset(forbidden)
         self.text_ids = torch.tensor([i for i, piece in enumerate(pieces) if piece])
         self.top_k, self.wide_k = top_k, wide_k
         # fits() of each (tail, piece, last) asked so far: most steps start a new word (tail
@@ -120,7 +125,8 @@ class PaperWords(LogitsProcessor):
         # "@xmath3" too, and its "xmath3" must pass as one of the paper's names.
         names = set(_DIGIT_NAME.findall(lower)) | set(_LETTER_NAME.findall(lower))
         allowed = (common_words() - WEB_WORDS - CLAIM_WORDS) | set(words(paper))
-        return cls(pieces, allowed, set(numbers(paper)) | names, max_length)
+        forbidden = (WEB_WORDS | CLAIM_WORDS) - allowed
+        return cls(pieces, allowed, set(numbers(paper)) | names, max_length, forbidden)
 
     def fits(self, tail: str, piece: str, last: bool = False) -> bool:
         """Whether `piece` may follow a text ending in `tail`, the unfinished word or number
@@ -158,6 +164,11 @@ class PaperWords(LogitsProcessor):
                 return False
         return True
 
+    def forbids(self, tail: str, piece: str) -> bool:
+        """Whether `piece` after `tail` makes a forbidden word, finished or not."""
+        text = _HYPHEN.sub("-", tail + piece)
+        return any(run.group().strip("-") in self.forbidden for run in _RUN.finditer(text))
+
     def fits_once(self, tail: str, piece: str, last: bool) -> bool:
         """`fits`, each question answered once."""
         key = (tail, piece, last)
@@ -186,7 +197,9 @@ class PaperWords(LogitsProcessor):
                 if len(banned) < len(candidates):
                     scores[row, banned] = float("-inf")
                     break
-            else:
+            else:  # nothing fits: the row is left as it is, but for the forbidden words
+                forbidden = [t for t in candidates if self.forbids(tail, self.pieces[t])]
+                scores[row, forbidden] = float("-inf")
                 if last:  # nothing finishes the word: end the text, and `trim` cuts the word
                     scores[row, self.text_ids] = float("-inf")
         return scores

@@ -133,6 +133,22 @@ def test_a_summary_claims_experiments_or_code_only_where_its_paper_does(monkeypa
     assert measured.fits("extensive", " experiments ") and measured.fits("our", " code ")
 
 
+def test_a_word_begun_as_the_papers_cannot_end_as_a_claim_it_does_not_make(monkeypatch):
+    pieces = ("", " our", " exper", "imental", "ience", " results")
+    monkeypatch.setattr(vocabulary, "common_words", lambda: frozenset({"our", "results"}))
+    paper = "our experience with the free energy ."
+    theory = PaperWords.for_paper(pieces, paper)
+    theory.top_k = theory.wide_k = 2  # only "imental" and " results": neither fits
+    generated = torch.tensor([[0, 1, 2]])  # "<s> our exper", on its way to "experience"
+    scores = torch.tensor([[0.0, 0.0, 0.0, 5.0, -9.0, 4.0]])
+    out = theory(generated, scores.clone())
+    assert out[0, 3] == float("-inf")  # not "experimental", a claim the paper does not make
+    assert torch.equal(out[0, [0, 1, 2, 4, 5]], scores[0, [0, 1, 2, 4, 5]])  # the rest alone
+    lab = PaperWords.for_paper(pieces, paper + " experimental results .")
+    lab.top_k = lab.wide_k = 2
+    assert lab(generated, scores.clone())[0].argmax().item() == 3
+
+
 def test_banned_candidates_lose_to_the_best_allowed_one(constraint):
     generated = torch.tensor([[0, 1]])  # "<s> nem"
     scores = torch.tensor([[0.0, 1.0, 2.0, 5.0, 4.0, 0.0, 0.0, 0.0, 0.0, 0.0]])
