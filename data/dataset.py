@@ -141,6 +141,9 @@ def weight_sources(
         return docs
     sources = docs.with_format(None)["source"]
     present = Counter(sources)
+    negative = sorted(source for source, weight in weights.items() if weight < 0)
+    if negative:
+        raise ValueError(f"source weights must be >= 0; {negative} are not")
     unknown = sorted(set(weights) - set(present))
     if unknown:
         raise ValueError(

@@ -148,3 +148,5 @@ def test_source_weights_repeat_keep_a_share_of_or_drop_each_source(tmp_path):
     assert weight_sources(docs, {}) is docs
     with pytest.raises(ValueError, match=r"\['d'\].*'a': 2, 'b': 3, 'c': 1"):
         weight_sources(docs, {"d": 2})
+    with pytest.raises(ValueError, match=r">= 0; \['b'\]"):
+        weight_sources(docs, {"a": 1, "b": -0.5})
