@@ -139,28 +139,26 @@ def weight_sources(
     nothing."""
     if not weights:
         return docs
-    sources = docs.with_format(None)["source"]
-    present = Counter(sources)
     negative = sorted(source for source, weight in weights.items() if weight < 0)
     if negative:
         raise ValueError(f"source weights must be >= 0; {negative} are not")
-    unknown = sorted(set(weights) - set(present))
+    by_source: dict[str, list[int]] = {}
+    for i, source in enumerate(docs.with_format(None)["source"]):
+        by_source.setdefault(source, []).append(i)
+    unknown = sorted(set(weights) - set(by_source))
     if unknown:
+        present = {source: len(rows) for source, rows in sorted(by_source.items())}
         raise ValueError(
             f"source weights name {unknown}, which the training data does not have; "
-            f"its sources: {dict(sorted(present.items()))}"
+            f"its sources: {present}"
         )
     rng = np.random.default_rng(seed)
-    by_source: dict[str, list[int]] = {}
-    for i, source in enumerate(sources):
-        by_source.setdefault(source, []).append(i)
     chosen: list[int] = []
     for source, rows in by_source.items():
         weight = weights.get(source, 1.0)
         whole, part = int(weight), weight - int(weight)
         chosen.extend(rows * whole)
-        extra = round(part * len(rows))
-        chosen.extend(sorted(rng.choice(rows, size=extra, replace=False).tolist()))
+        chosen.extend(rng.choice(rows, size=round(part * len(rows)), replace=False).tolist())
     return docs.select(sorted(chosen))
 
 
