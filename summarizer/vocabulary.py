@@ -12,7 +12,10 @@ paper's, both counted as the faithfulness measures count them (`data.words`), so
 summary's rare words and numbers are the paper's. Names with digits ("3d", "her2") must be the
 paper's too, and so must the words of a web address ("https", "github", "com") and those that
 claim experiments or code: common in abstracts, but never right in a summary unless its paper
-gives the address, or speaks of experiments or code.
+gives the address, or speaks of experiments or code. An "@" may only begin one of the
+paper's placeholders (`@xmath3`, `@xcite`): the SumPubMed abstracts of the training set write
+"@xnum" for a number, and the model learned to start it where no paper of the validation sets
+has one, so that "a total of @" became "a total of @if".
 
 The token chosen at the last step the length allows (`max_length`) ends the text, so it must
 finish its word and number; where no candidate can, the text ends there and `trim` cuts the
@@ -34,7 +37,7 @@ from collections.abc import Iterable
 import torch
 from transformers import LogitsProcessor
 
-from data.words import common_words, numbers, words
+from data.words import PLACEHOLDER, common_words, numbers, words
 
 _RUN = re.compile(r"[a-z-]+")  # a word in the making: letters and hyphens
 # A number in the making: digits, "." and ","; one that follows a letter is part of a name
@@ -62,7 +65,9 @@ CLAIM_WORDS = frozenset(
 )
 # Cohan's spaced hyphen, also while it is being written ("x -", "x - "), joins its words.
 _HYPHEN = re.compile(r"(?<=[a-z]) ?- ?(?=[a-z]|$)")
-_TAIL = re.compile(r"[a-z0-9.,-]*$")
+_TAIL = re.compile(r"@?[a-z0-9.,-]*$")
+# A placeholder in the making: "@" and what follows it ("@xmath3").
+_PLACEHOLDER_RUN = re.compile(r"@[a-z0-9]*")
 _LAST_WORD = re.compile(r"\s*\S+$")
 TAIL_TOKENS = 16  # how far back an unfinished word is looked for
 
@@ -87,7 +92,8 @@ def token_pieces(tokenizer) -> tuple[str, ...]:
 class PaperWords(LogitsProcessor):
     """See the module docstring. `allowed`: the words that may be written; `allowed_numbers`:
     the numbers, and the names with digits ("3d", "her2"), that may be written (None: neither
-    is checked); `forbidden`: words never written, not even where no allowed word fits;
+    is checked); `placeholders`: what may follow an "@" (`xmath3`, `xcite`; None: not
+    checked); `forbidden`: words never written, not even where no allowed word fits;
     `max_length`: the length of the generated sequences (with their
     start token) at which generation stops (None: not known)."""
 
@@ -98,6 +104,7 @@ class PaperWords(LogitsProcessor):
         allowed_numbers: Iterable[str] | None = None,
         max_length: int | None = None,
         forbidden: Iterable[str] = (),
+        placeholders: Iterable[str] | None = None,
         top_k: int = 64,
         wide_k: int = 1024,
     ):
@@ -108,6 +115,11 @@ class PaperWords(LogitsProcessor):
         self.number_prefixes = prefixes(self.numbers or ())
         self.max_length = max_length
         self.forbidden = frozenset(forbidden)
+        self.placeholders = None if placeholders is None else frozenset(placeholders)
+        # "" too where there is one: a bare "@" may begin it.
+        self.placeholder_prefixes = prefixes(self.placeholders or ()) | (
+            {""} if self.placeholders else set()
+        )
         self.text_ids = torch.tensor([i for i, piece in enumerate(pieces) if piece])
         self.top_k, self.wide_k = top_k, wide_k
         # fits() of each (tail, piece, last) asked so far: most steps start a new word (tail
@@ -118,15 +130,18 @@ class PaperWords(LogitsProcessor):
     def for_paper(
         cls, pieces: tuple[str, ...], paper: str, max_length: int | None = None
     ) -> PaperWords:
-        """The paper's words, numbers and names with digits, and the common words of abstracts
-        but those of web addresses and of claims; `pieces`: `token_pieces`."""
+        """The paper's words, numbers, names with digits and placeholders, and the common words
+        of abstracts but those of web addresses and of claims; `pieces`: `token_pieces`."""
         lower = paper.lower()
         # Not data.words.names, which leaves the formula placeholders out: the model writes
         # "@xmath3" too, and its "xmath3" must pass as one of the paper's names.
         names = set(_DIGIT_NAME.findall(lower)) | set(_LETTER_NAME.findall(lower))
         allowed = (common_words() - WEB_WORDS - CLAIM_WORDS) | set(words(paper))
         forbidden = (WEB_WORDS | CLAIM_WORDS) - allowed
-        return cls(pieces, allowed, set(numbers(paper)) | names, max_length, forbidden)
+        placeholders = {p[1:] for p in PLACEHOLDER.findall(lower) if p.startswith("@")}
+        return cls(
+            pieces, allowed, set(numbers(paper)) | names, max_length, forbidden, placeholders
+        )
 
     def fits(self, tail: str, piece: str, last: bool = False) -> bool:
         """Whether `piece` may follow a text ending in `tail`, the unfinished word or number
@@ -142,6 +157,12 @@ class PaperWords(LogitsProcessor):
             else:
                 word = run.group().lstrip("-")
                 if word and word not in self.prefixes:
+                    return False
+        if self.placeholders is not None:
+            for run in _PLACEHOLDER_RUN.finditer(text):
+                finished = run.end() < len(text) or ended
+                name = run.group()[1:]
+                if name not in (self.placeholders if finished else self.placeholder_prefixes):
                     return False
         if self.numbers is None:
             return True

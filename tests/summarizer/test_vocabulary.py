@@ -149,6 +149,27 @@ def test_a_word_begun_as_the_papers_cannot_end_as_a_claim_it_does_not_make(monke
     assert lab(generated, scores.clone())[0].argmax().item() == 3
 
 
+def test_an_at_sign_only_begins_one_of_the_papers_placeholders(monkeypatch):
+    """SumPubMed's "@xnum" taught the model to write "@" where a number goes; an "@" may only
+    begin a placeholder its paper holds, which the readable text shows ("[math]") or drops."""
+    pieces = ("", " a", " total", " of", " @", "if", "xmath", "3", "xnum", " cells", "@", "xcite")
+    monkeypatch.setattr(vocabulary, "common_words", lambda: frozenset({"a", "total", "of", "if"}))
+    plain = PaperWords.for_paper(pieces, "a total of 35 cells was counted .")
+    assert not plain.fits("of", " @") and not plain.fits("lux", "@")  # no placeholder to begin
+    assert not plain.fits("@", "if") and not plain.fits("@", "xnum")
+    generated = torch.tensor([[0, 1, 2, 3]])  # "<s> a total of"
+    scores = torch.full((1, len(pieces)), -5.0)
+    scores[0, 4], scores[0, 9] = 5.0, 1.0  # " @" first, " cells" next
+    assert plain(generated, scores.clone())[0].argmax().item() == 9
+    math = PaperWords.for_paper(pieces, "a total of @xmath3 cells , as in @xcite .")
+    assert math.fits("of", " @") and math.fits("@", "xmath") and math.fits("@xmath", "3")
+    assert math.fits("@xmath3", " cells") and math.fits("@", "xcite") and math.fits("@xcite", "")
+    assert not math.fits("@", "if") and not math.fits("@", "xnum")  # not the paper's
+    assert not math.fits("@xmath", " cells")  # "@xmath" alone is none of them
+    assert not math.fits("of", " @", last=True)  # nor may the text end on "@"
+    assert math.trim("a total of @") == "a total of"
+
+
 def test_banned_candidates_lose_to_the_best_allowed_one(constraint):
     generated = torch.tensor([[0, 1]])  # "<s> nem"
     scores = torch.tensor([[0.0, 1.0, 2.0, 5.0, 4.0, 0.0, 0.0, 0.0, 0.0, 0.0]])
