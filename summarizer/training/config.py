@@ -57,6 +57,10 @@ class DataSection:
     # { cohan-arxiv = 10, neurips2025 = 0.5 }: whole numbers repeat a document, fractions keep a
     # seeded share, unlisted sources keep 1 (data.dataset.weight_sources).
     source_weights: dict = field(default_factory=dict)
+    # Placeholders in the abstracts that stand for text a source dropped, such as SumPubMed's
+    # "@xnum" for a number: the decoder reads them, but is not trained to write them, so it
+    # learns to write the paper's numbers there instead of a placeholder no reader can use.
+    unscored: list = field(default_factory=lambda: ["@xnum"])
 
 
 @dataclass
@@ -234,6 +238,8 @@ def validate(config: RunConfig) -> None:
     for source, weight in d.source_weights.items():
         if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
             raise ConfigError(f"data.source_weights.{source} must be a number >= 0, got {weight!r}")
+    if not all(isinstance(text, str) and text.strip() for text in d.unscored):
+        raise ConfigError(f"data.unscored must be a list of non-empty strings, got {d.unscored!r}")
     if not 0.0 <= d.oracle_share <= 1.0:
         raise ConfigError(f"data.oracle_share must be in [0, 1], got {d.oracle_share}")
     if o.name not in ("adamw", "adafactor"):

@@ -159,6 +159,14 @@ class Trainer:
                 raise ConfigError(f"data.source_weights: {error}") from error
             log.info("%d training documents after source weights", len(self.train_set))
         self.val_set = self.tokenize(val_docs, 0.0) if val_docs is not None else None
+        # Each unscored text as it is tokenized alone and after a space.
+        self.unscored = sorted(
+            {
+                tuple(self.tokenizer(form, add_special_tokens=False)["input_ids"])
+                for text in d.unscored
+                for form in (text, " " + text)
+            }
+        )
 
         set_seed(settings.seed)  # same initial weights in every process
         model_config = self.config.model_config(len(self.tokenizer))
@@ -183,7 +191,14 @@ class Trainer:
             self.ddp = DistributedDataParallel(self.model, device_ids=device_ids, static_graph=True)
         columns = self.train_set.with_format(None)  # document lengths, for batching
         self.input_lengths = np.asarray(columns["input_length"])
-        self.label_lengths = np.asarray(columns["label_length"])
+        self.label_lengths = np.asarray(
+            [
+                int((unscored_masked(torch.tensor(y)[None], self.unscored) != IGNORE_INDEX).sum())
+                for y in columns["labels"]
+            ]
+            if self.unscored
+            else columns["label_length"]
+        )  # the tokens each document's loss scores
 
     def load(self, sources: list[str], limit: int) -> datasets.Dataset:
         parts = []
@@ -332,8 +347,18 @@ class Trainer:
         return loss_sum / n_targets, n_tokens
 
     def collate(self, indices: np.ndarray) -> dict[str, torch.Tensor]:
-        rows = self.train_set[indices.tolist()]
-        return collate(rows["input_ids"], rows["labels"], self.tokenizer.pad_token_id, self.device)
+        return self.batch(self.train_set[indices.tolist()])
+
+    def batch(self, rows: dict) -> dict[str, torch.Tensor]:
+        """The model's inputs for dataset rows; the decoder reads the unscored tokens of the
+        targets, but its loss leaves them out."""
+        inputs = collate(
+            rows["input_ids"], rows["labels"], self.tokenizer.pad_token_id, self.device
+        )
+        if self.unscored:
+            inputs["decoder_input_ids"] = self.model.shift_right(inputs["labels"])
+            inputs["labels"] = unscored_masked(inputs["labels"], self.unscored)
+        return inputs
 
     # ---------------------------------------------------------------------- evaluation
     @torch.no_grad()
@@ -349,9 +374,7 @@ class Trainer:
         total, count = 0.0, 0
         for start in range(0, len(subset), settings.batch_size):
             rows = self.val_set[subset[start : start + settings.batch_size]]
-            inputs = collate(
-                rows["input_ids"], rows["labels"], self.tokenizer.pad_token_id, self.device
-            )
+            inputs = self.batch(rows)
             n = int((inputs["labels"] != IGNORE_INDEX).sum())
             with self.autocast:
                 total += model(**inputs, num_items_in_batch=n).loss.item() * n
@@ -500,6 +523,20 @@ def collate(
         "attention_mask": mask.to(device),
         "labels": label_ids.to(device),
     }
+
+
+def unscored_masked(labels: torch.Tensor, sequences: list[tuple[int, ...]]) -> torch.Tensor:
+    """`labels` (B, T) with every run of one of the token `sequences` set to IGNORE_INDEX."""
+    masked = labels.clone()
+    for sequence in sequences:
+        n = len(sequence)
+        if not n or n > labels.shape[1]:
+            continue
+        windows = labels.unfold(1, n, 1)  # (B, T - n + 1, n)
+        starts = (windows == labels.new_tensor(sequence)).all(-1)
+        for k in range(n):
+            masked[:, k : k + starts.shape[1]][starts] = IGNORE_INDEX
+    return masked
 
 
 def build_optimizer(model: torch.nn.Module, optim) -> torch.optim.Optimizer:

@@ -17,10 +17,11 @@ from transformers import AutoModelForSeq2SeqLM
 import summarizer.training.train as train_module
 from summarizer.cli import main
 from summarizer.model import TerraformerForConditionalGeneration
+from summarizer.model.modeling import IGNORE_INDEX
 from summarizer.model.tokenizer import load_tokenizer
 from summarizer.paths import REPO_ROOT
 from summarizer.training.config import ConfigError, load_run_config
-from summarizer.training.train import TrainingDiverged, epoch_batches, train
+from summarizer.training.train import TrainingDiverged, epoch_batches, train, unscored_masked
 from tests.cohan_fixtures import write_cohan
 
 REPO = REPO_ROOT
@@ -263,3 +264,48 @@ def test_source_weights_set_how_often_an_epoch_sees_each_source(tmp_path, data):
     assert len(trainer("{ synthetic = 2.5 }").train_set) == 30  # 12 documents, 2.5 times
     with pytest.raises(ConfigError, match=r"source_weights.*\['synthtic'\].*'synthetic': 12"):
         trainer("{ synthtic = 2 }")
+
+
+def test_unscored_placeholders_are_read_by_the_decoder_but_not_scored(tmp_path, monkeypatch):
+    """SumPubMed writes "@xnum" for a number: the decoder reads it, the loss leaves it out."""
+    monkeypatch.setenv("SUMMARIZER_CACHE", str(tmp_path / "cache"))
+    placeholder = {
+        "article_id": "sumpubmed-1",
+        "article_text": ["a total of @xnum cells were counted in the model ."] * 8,
+        "abstract_text": ["<S> a total of @xnum cells were counted . </S>"],
+        "section_names": ["results"],
+        "sections": [["a total of @xnum cells were counted in the model ."] * 8],
+        "source": "synthetic",
+    }
+    train_file = write_cohan(tmp_path / "train.jsonl", 6, extra_lines=[json.dumps(placeholder)])
+
+    def trainer(*overrides: str) -> train_module.Trainer:
+        config = load_run_config("configs/tiny.toml", [f'data.train=["{train_file}"]', *overrides])
+        dist_env = train_module.Distributed.from_environment("cpu")
+        return train_module.Trainer(config, tmp_path / "run", False, dist_env)
+
+    run = trainer()
+    ids = run.tokenizer(" @xnum", add_special_tokens=False)["input_ids"]
+    row = next(
+        i for i, y in enumerate(run.train_set["labels"]) if "xnum" in run.tokenizer.decode(y)
+    )
+    target = run.train_set[row]["labels"].tolist()
+    at = next(p for p in range(len(target)) if target[p : p + len(ids)] == ids)
+    inputs = run.batch(run.train_set[[row]])
+    labels, read = inputs["labels"][0].tolist(), inputs["decoder_input_ids"][0].tolist()
+    assert labels[at : at + len(ids)] == [IGNORE_INDEX] * len(ids)
+    assert labels[:at] + labels[at + len(ids) :] == target[:at] + target[at + len(ids) :]
+    assert read[at + 1 : at + 1 + len(ids)] == ids  # shifted right by the start token
+    assert run.label_lengths[row] == len(target) - len(ids)  # the loss's token count
+    plain = trainer("data.unscored=[]")
+    assert plain.batch(plain.train_set[[row]])["labels"][0].tolist() == target
+    with pytest.raises(ConfigError, match=r"data\.unscored"):
+        trainer('data.unscored=[""]')
+
+
+def test_unscored_masked_masks_whole_runs_of_each_sequence_only():
+    labels = torch.tensor([[5, 1, 2, 7, 1, 3, 1, 2], [1, 2, 9, 9, 9, 9, 9, IGNORE_INDEX]])
+    masked = unscored_masked(labels, [(1, 2), (4, 4, 4, 4, 4, 4, 4, 4, 4)])
+    x = IGNORE_INDEX
+    assert masked.tolist() == [[5, x, x, 7, 1, 3, x, x], [x, x, 9, 9, 9, 9, 9, x]]
+    assert torch.equal(labels[0, :2], torch.tensor([5, 1]))  # the input is left as it was
