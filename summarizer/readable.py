@@ -13,7 +13,9 @@ _CITES = r"@xcite(?:\s*[,;]\s*@xcite)*"
 _CITATION = re.compile(rf"\s*(?:\(\s*{_CITES}\s*\)|\[\s*{_CITES}\s*\]|{_CITES})")
 _LEFTOVER = re.compile(r"\(\s*(?:see|e\.g\.|cf\.|and|refs?\.)?\s*[,;]?\s*\)|\[\s*\]")
 _MATH = re.compile(r"@xmath\d*")
-_OTHER_PLACEHOLDER = re.compile(r"@x\w*")  # anything else a model may make of "@x" pieces
+# What is left of an "@" once formulas and citations are replaced: Cohan's LaTeX debris
+# ("@noop", "@startlink"), SumPubMed's "@xnum", a lone "@"; an e-mail address keeps its "@".
+_OTHER_PLACEHOLDER = re.compile(r"(?<!\w)@\w*")
 _SPACE_BEFORE = re.compile(r"\s+([.,;:!?%)\]}]|'s\b|n't\b|'re\b|'ve\b|'ll\b|'d\b|'m\b)")
 _SPACE_AFTER = re.compile(r"([(\[{])\s+")
 _QUOTES = re.compile(r"``\s*(.*?)\s*''")

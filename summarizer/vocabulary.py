@@ -25,7 +25,9 @@ Only each row's best `top_k` candidates are checked (the rest are too unlikely t
 when none of them fits, up to `wide_k` are checked, and when none of those fits either the row
 is left as it is rather than forced into a token the model gives no weight; even then it may
 not write a `forbidden` word (of a web address or a claim its paper does not make): otherwise a
-word begun as the paper's ("exper", for its "experience") could end as "experimental".
+word begun as the paper's ("exper", for its "experience") could end as "experimental". Nor may
+it turn an "@" into anything but a placeholder: where the repeat ban of the search takes
+"xmath" away after "@", the "@" is left alone (the readable text drops it), not made "@noop".
 """
 
 from __future__ import annotations
@@ -158,12 +160,8 @@ class PaperWords(LogitsProcessor):
                 word = run.group().lstrip("-")
                 if word and word not in self.prefixes:
                     return False
-        if self.placeholders is not None:
-            for run in _PLACEHOLDER_RUN.finditer(text):
-                finished = run.end() < len(text) or ended
-                name = run.group()[1:]
-                if name not in (self.placeholders if finished else self.placeholder_prefixes):
-                    return False
+        if not self.placeholder_fits(text, ended):
+            return False
         if self.numbers is None:
             return True
         for run in _NUMBER_RUN.finditer(text):
@@ -185,9 +183,26 @@ class PaperWords(LogitsProcessor):
                 return False
         return True
 
+    def placeholder_fits(self, text: str, ended: bool, bare: bool = False) -> bool:
+        """Whether each "@" of `text` begins or is one of the paper's placeholders; `ended`:
+        the text ends there; `bare`: a lone "@" may stand (the readable text drops it)."""
+        if self.placeholders is None:
+            return True
+        for run in _PLACEHOLDER_RUN.finditer(text):
+            name = run.group()[1:]
+            if run.end() < len(text) or ended:
+                if name not in self.placeholders and not (bare and not name):
+                    return False
+            elif name not in self.placeholder_prefixes:
+                return False
+        return True
+
     def forbids(self, tail: str, piece: str) -> bool:
-        """Whether `piece` after `tail` makes a forbidden word, finished or not."""
+        """Whether `piece` after `tail` makes a forbidden word, finished or not, or turns an
+        "@" into something other than a placeholder (a lone "@" may stand)."""
         text = _HYPHEN.sub("-", tail + piece)
+        if not self.placeholder_fits(text, ended=False, bare=True):
+            return True
         return any(run.group().strip("-") in self.forbidden for run in _RUN.finditer(text))
 
     def fits_once(self, tail: str, piece: str, last: bool) -> bool:

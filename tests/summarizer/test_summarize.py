@@ -61,6 +61,18 @@ def test_readable_drops_citations_marks_math_and_attaches_punctuation():
     assert "@x" not in readable(text) and MATH in readable(text)
 
 
+def test_readable_drops_what_is_left_of_an_at_sign_but_an_email_address():
+    text = (
+        "@noop * * , @noop , @startlink @noop * * .\n"  # Cohan's LaTeX debris: no sentence
+        "a total of @xnum cells and @ mice , as in @xcite .\n"
+        "write to lab@uni.org for @xmath3 data ."
+    )
+    assert readable(text).splitlines() == [
+        "A total of cells and mice, as in.",
+        "Write to lab@uni.org for [math] data.",
+    ]
+
+
 def test_readable_drops_latex_debris_and_unpaired_brackets():
     # as the shipped model wrote them, and as Cohan's sentences can begin
     text = (

@@ -168,6 +168,14 @@ def test_an_at_sign_only_begins_one_of_the_papers_placeholders(monkeypatch):
     assert not math.fits("@xmath", " cells")  # "@xmath" alone is none of them
     assert not math.fits("of", " @", last=True)  # nor may the text end on "@"
     assert math.trim("a total of @") == "a total of"
+    # Where nothing fits (the search's repeat ban took "xmath" away), the "@" may stand alone,
+    # and the readable text drops it; it may not become "@if".
+    math.top_k = math.wide_k = 2  # only "if" and " cells" are looked at: neither fits
+    generated = torch.tensor([[0, 1, 2, 3, 4]])  # "<s> a total of @"
+    scores = torch.full((1, len(pieces)), -5.0)
+    scores[0, 5], scores[0, 9] = 5.0, 4.0  # "if", then " cells"
+    out = math(generated, scores.clone())
+    assert out[0, 5] == float("-inf") and out[0].argmax().item() == 9
 
 
 def test_banned_candidates_lose_to_the_best_allowed_one(constraint):
