@@ -22,6 +22,7 @@ import itertools
 import json
 import logging
 import math
+import re
 import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -209,12 +210,15 @@ class SalienceModel(nn.Module):
 
 # A sentence of fewer words is a fragment, which summaries pass over.
 FRAGMENT_WORDS = 6
+# Words the readable text drops (summarizer/readable.py), which do not count: Cohan's LaTeX
+# debris ("@noop", "@startlink") and SumPubMed's "@xnum". Formulas (`@xmath3`) count.
+_DEBRIS = re.compile(r"@(?!xmath|xcite)")
 
 
 def whole_sentences(sentences: list[str], min_words: int = FRAGMENT_WORDS) -> list[bool]:
     """Which sentences are not fragments: those of at least `min_words` words, or, when none
     is that long, those with any word at all."""
-    counts = [len(words(s)) for s in sentences]
+    counts = [sum(not _DEBRIS.match(w) for w in words(s)) for s in sentences]
     least = min_words if any(n >= min_words for n in counts) else 1
     return [n >= least for n in counts]
 

@@ -84,6 +84,10 @@ def test_pick_keeps_the_budget_document_order_and_no_repeats():
     fragments = ["( fig . 2 ) .", "this sentence is long enough to be kept .", "and ) ."]
     assert pick(fragments, np.array([9.0, 1.0, 8.0]), 20) == [fragments[1]]
     assert pick(fragments[::2], np.array([1.0, 2.0]), 3) == ["and ) ."]  # nothing longer
+    # Cohan's bibliography debris, which the readable text drops, is no word.
+    debris = "@noop * * , @noop , @noop @startlink @noop * * , @noop , @noop @endlink ."
+    math = "the energy @xmath0 is @xmath1 @xcite ."  # formulas are
+    assert pick([debris, math, fragments[1]], np.array([9.0, 8.0, 1.0]), 30) == [math, fragments[1]]
 
 
 def write_cued(path, n: int):
