@@ -31,6 +31,10 @@ WORD = re.compile(r"[a-z][a-z-]*[a-z]")
 SPACED_HYPHEN = re.compile(r"(?<=[a-z]) - (?=[a-z])")
 MATH = "[math]"  # what the readable text shows for a formula (summarizer/readable.py)
 PLACEHOLDER = re.compile(rf"@x(?:math|cite)\d*|{re.escape(MATH)}")
+# Any other "@" that begins a word: Cohan's LaTeX debris ("@noop", "@startlink"), SumPubMed's
+# "@xnum" for a number, a lone "@". The readable text drops it; an e-mail address, whose "@"
+# follows a word, keeps its "@".
+AT_DEBRIS = re.compile(r"(?<!\w)@(?!x(?:math|cite))\w*")
 
 
 def numbers(text: str) -> list[str]:

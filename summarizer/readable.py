@@ -7,15 +7,12 @@ from __future__ import annotations
 import re
 
 from data.sentences import split_sentences
-from data.words import MATH  # what an @xmath placeholder becomes: the formula is not known
+from data.words import AT_DEBRIS, MATH
 
 _CITES = r"@xcite(?:\s*[,;]\s*@xcite)*"
 _CITATION = re.compile(rf"\s*(?:\(\s*{_CITES}\s*\)|\[\s*{_CITES}\s*\]|{_CITES})")
 _LEFTOVER = re.compile(r"\(\s*(?:see|e\.g\.|cf\.|and|refs?\.)?\s*[,;]?\s*\)|\[\s*\]")
-_MATH = re.compile(r"@xmath\d*")
-# What is left of an "@" once formulas and citations are replaced: Cohan's LaTeX debris
-# ("@noop", "@startlink"), SumPubMed's "@xnum", a lone "@"; an e-mail address keeps its "@".
-_OTHER_PLACEHOLDER = re.compile(r"(?<!\w)@\w*")
+_MATH = re.compile(r"@xmath\d*")  # shown as MATH: the formula itself is not known
 _SPACE_BEFORE = re.compile(r"\s+([.,;:!?%)\]}]|'s\b|n't\b|'re\b|'ve\b|'ll\b|'d\b|'m\b)")
 _SPACE_AFTER = re.compile(r"([(\[{])\s+")
 _QUOTES = re.compile(r"``\s*(.*?)\s*''")
@@ -80,7 +77,7 @@ def acronyms(source: str) -> dict[str, str]:
 def readable_sentence(sentence: str) -> str:
     s = _FIGURE_OPTIONS.sub("", _CITATION.sub("", sentence))
     s = _MATH.sub(MATH, s)
-    s = _OTHER_PLACEHOLDER.sub("", s)
+    s = AT_DEBRIS.sub("", s)
     s = _REPEATED_MATH.sub(MATH + " ", s)
     s = _QUOTES.sub(r'"\1"', s)
     s = _HYPHEN.sub("-", s)

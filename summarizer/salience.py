@@ -22,7 +22,6 @@ import itertools
 import json
 import logging
 import math
-import re
 import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from data.words import AT_DEBRIS
 from summarizer.extractive import pagerank, take_in_order, tfidf_vectors, words
 from summarizer.paths import SALIENCE_CONFIG, SALIENCE_WEIGHTS
 
@@ -210,15 +210,13 @@ class SalienceModel(nn.Module):
 
 # A sentence of fewer words is a fragment, which summaries pass over.
 FRAGMENT_WORDS = 6
-# Words the readable text drops (summarizer/readable.py), which do not count: Cohan's LaTeX
-# debris ("@noop", "@startlink") and SumPubMed's "@xnum". Formulas (`@xmath3`) count.
-_DEBRIS = re.compile(r"@(?!xmath|xcite)")
 
 
 def whole_sentences(sentences: list[str], min_words: int = FRAGMENT_WORDS) -> list[bool]:
     """Which sentences are not fragments: those of at least `min_words` words, or, when none
-    is that long, those with any word at all."""
-    counts = [sum(not _DEBRIS.match(w) for w in words(s)) for s in sentences]
+    is that long, those with any word at all. The @-debris that the readable text drops
+    ("@noop") is no word; a formula (`@xmath3`) is."""
+    counts = [sum(not AT_DEBRIS.match(w) for w in words(s)) for s in sentences]
     least = min_words if any(n >= min_words for n in counts) else 1
     return [n >= least for n in counts]
 

@@ -19,6 +19,7 @@ from nltk.stem.porter import PorterStemmer
 
 from data.ingest import Document, Section
 from data.sentences import split_sentences
+from data.words import PLACEHOLDER
 from summarizer.readable import readable
 
 # What counts as text to summarize (see usable_sentences): "words" longer than MAX_WORD_CHARS
@@ -48,7 +49,6 @@ STOPWORDS = frozenset({
     "g", "et", "al", "using", "used", "use", "based", "show", "shows", "shown", "found",
     "study", "results", "result", "paper", "present", "presented"
 })  # fmt: skip
-_PLACEHOLDER = re.compile(r"@xmath\d*|@xcite|\[math\]")
 _TOKEN = re.compile(r"[a-z]+|\d+(?:\.\d+)?")
 
 
@@ -177,8 +177,8 @@ def _anchor_words(sentence: str) -> list[str]:
     """The first run of up to four words of `sentence` that are not placeholders."""
     run: list[str] = []
     for word in sentence.split():
-        if _PLACEHOLDER.fullmatch(word) or not re.search(r"[a-z0-9]", word):
-            if run and _PLACEHOLDER.fullmatch(word):
+        if PLACEHOLDER.fullmatch(word) or not re.search(r"[a-z0-9]", word):
+            if run and PLACEHOLDER.fullmatch(word):
                 break
             continue
         run.extend(re.findall(r"[a-z0-9]+", word))
@@ -198,7 +198,7 @@ _STEMMER = PorterStemmer()
 
 def content_words(text: str) -> frozenset[str]:
     """Stemmed words and numbers of `text` that carry content (not function words)."""
-    tokens = _TOKEN.findall(_PLACEHOLDER.sub(" ", text.lower()))
+    tokens = _TOKEN.findall(PLACEHOLDER.sub(" ", text.lower()))
     return frozenset(stem(t) for t in tokens if t not in STOPWORDS and (len(t) > 1 or t.isdigit()))
 
 
