@@ -5,7 +5,7 @@ rated, then counted per system.
     python -m eval.rating sheet RUN[=LABEL] [RUN[=LABEL] ...] --papers 10 [--skip 10] \
         --reference --out DIR
     (fill the `fluent` column of DIR/sheet.tsv with y or n)
-    python -m eval.rating score DIR
+    python -m eval.rating score DIR [--system LABEL --out MODEL/fluency.json]
 
 RUN is an `evaluate` output folder. Runs given the same LABEL (by default the folder's name)
 count as one system, so that an arXiv run and a PubMed run of the same model are rated
@@ -23,7 +23,9 @@ formula, are fine; whether the sentence is true of its paper is not rated here (
 and ROUGE measure that).
 
 `score` gives each system's share of fluent sentences with a 95% interval from resampling the
-papers (a paper's sentences are not independent ratings of the system).
+papers (a paper's sentences are not independent ratings of the system). With `--out`, one
+system's result is also written as a model folder's `fluency.json` (`summarizer.api.
+FLUENCY_FILE`), which labels that model's written summaries when they are rated not yet fluent.
 """
 
 from __future__ import annotations
@@ -153,6 +155,16 @@ def score(folder: Path, n_resamples: int = 2000, seed: int = 0) -> dict[str, dic
     return result
 
 
+def fluency_record(scores: dict[str, dict], system: str | None, folder: Path) -> dict:
+    """One system's result as a model folder records it; `system` may be left out when the
+    sheet rated only one."""
+    if system is None and len(scores) == 1:
+        system = next(iter(scores))
+    if system not in scores:
+        raise ValueError(f"--system must name one of the sheet's systems: {sorted(scores)}")
+    return {"system": system, **scores[system], "sheet": str(folder)}
+
+
 def format_scores(scores: dict[str, dict]) -> str:
     lines = ["| system | papers | sentences | fluent | 95% interval |", "|---|---|---|---|---|"]
     for system, s in sorted(scores.items(), key=lambda kv: -kv[1]["share"]):
@@ -176,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     sheet.add_argument("--out", required=True)
     scored = commands.add_parser("score", help="count a filled sheet's ratings per system")
     scored.add_argument("folder")
+    scored.add_argument("--system", help="the system whose result --out records")
+    scored.add_argument("--out", help="write that system's result here (a model's fluency.json)")
     args = parser.parse_args(argv)
     try:
         if args.command == "sheet":
@@ -188,6 +202,10 @@ def main(argv: list[str] | None = None) -> int:
             scores = score(Path(args.folder))
             (Path(args.folder) / "scores.json").write_text(json.dumps(scores, indent=2))
             print(format_scores(scores))
+            if args.out:
+                record = fluency_record(scores, args.system, Path(args.folder))
+                Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
+                print(f"{record['system']}: {100 * record['share']:.1f}% fluent, in {args.out}")
     except (ValueError, FileNotFoundError, FileExistsError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

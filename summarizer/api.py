@@ -92,6 +92,18 @@ EXPERIMENTAL = (
     "not describe this paper; use key sentences for a summary of it."
 )
 
+# A model folder's fluency, rated by hand (written by `python -m eval.rating score SHEET
+# --system LABEL --out DIR/fluency.json`): the share of the model's written sentences that read
+# as complete, grammatical sentences. Written summaries of a model measured below
+# MIN_FLUENT_SHARE say so wherever they are shown (the key sentences and human abstracts: 88%).
+FLUENCY_FILE = "fluency.json"
+MIN_FLUENT_SHARE = 0.8
+NOT_YET_FLUENT = (
+    "Not yet fluent: rated by hand, {share:.0%} of this model's written sentences read as "
+    "complete sentences. The text is about this paper and in its terms, but check it against "
+    "the paper; key sentences are the paper's own words."
+)
+
 # What counts as text to summarize: a document needs at least one sentence of
 # MIN_SENTENCE_WORDS words with letters (see also summarizer.sources.usable_sentences).
 MIN_SENTENCE_WORDS = 3
@@ -233,6 +245,9 @@ class Summarizer:
         # CONDITIONING_FILE.
         self.conditioning_gap: float | None = None
         self.rewriter_gap: float | None = None
+        # Measured share of the model's written sentences that read fluently (None: never
+        # rated); see FLUENCY_FILE.
+        self.fluent_share: float | None = None
         self.max_input_tokens: int = model.config.max_input_tokens
         self.selector = InputSelector(tokenizer, self.max_input_tokens)
         if model.config.input_selection == "salient" and salience is None:
@@ -258,6 +273,7 @@ class Summarizer:
         log.info("loaded %s (%d input tokens)", model_dir, model.config.max_input_tokens)
         summarizer = cls(model, tokenizer, defaults, salience, rewriter)
         summarizer.conditioning_gap = read_conditioning_gap(model_dir)
+        summarizer.fluent_share = read_fluent_share(model_dir)
         if rewriter is not None:
             summarizer.rewriter_gap = read_conditioning_gap(model_dir / REWRITER_DIR)
         return summarizer
@@ -275,11 +291,17 @@ class Summarizer:
 
     def warning(self, mode: str) -> str:
         """What a summary in `mode` must be shown with: EXPERIMENTAL for text written by a
-        model that was not measured to read its input."""
+        model that was not measured to read its input, else NOT_YET_FLUENT for the model's own
+        text when it was rated less fluent than MIN_FLUENT_SHARE."""
         if mode == "extractive":
             return ""
         gap = self.rewriter_gap if mode == "rewritten" else self.conditioning_gap
-        return "" if measured_to_read(gap) else EXPERIMENTAL
+        if not measured_to_read(gap):
+            return EXPERIMENTAL
+        share = self.fluent_share
+        if mode == "abstractive" and share is not None and share < MIN_FLUENT_SHARE:
+            return NOT_YET_FLUENT.format(share=share)
+        return ""
 
     # ------------------------------------------------------------------ summarizing
     def summarize(
@@ -536,6 +558,15 @@ def read_conditioning_gap(model_dir: Path) -> float | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return float(gap) if isinstance(gap, int | float) else None
+
+
+def read_fluent_share(model_dir: Path) -> float | None:
+    """The share of fluent sentences recorded in the model folder's FLUENCY_FILE, or None."""
+    try:
+        share = json.loads((Path(model_dir) / FLUENCY_FILE).read_text())["share"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return float(share) if isinstance(share, int | float) and 0 <= share <= 1 else None
 
 
 class TokenCounter(StoppingCriteria):

@@ -97,6 +97,26 @@ def test_scores_count_each_system_and_pool_runs_that_share_a_label(runs, tmp_pat
     assert "| lead | 6 |" in capsys.readouterr().out
 
 
+def test_score_records_one_systems_fluency_for_a_model_folder(runs, tmp_path, capsys):
+    from summarizer.api import read_fluent_share
+
+    out, model = tmp_path / "sheet", tmp_path / "model"
+    model.mkdir()
+    specs = [f"{runs['lead', 'a']}=lead", f"{runs['lexrank', 'a']}=lexrank"]
+    assert main(["sheet", *specs, "--papers", "3", "--out", str(out)]) == 0
+    fill(out, {"lead"})
+    record = model / "fluency.json"
+    assert main(["score", str(out), "--out", str(record)]) == 2  # two systems: which one?
+    assert "--system must name one of the sheet's systems: ['lead', 'lexrank']" in (
+        capsys.readouterr().err
+    )
+    for system, share in (("lexrank", 0.0), ("lead", 1.0)):
+        assert main(["score", str(out), "--system", system, "--out", str(record)]) == 0
+        written = json.loads(record.read_text())
+        assert written["system"] == system and written["sheet"] == str(out)
+        assert written["share"] == share and read_fluent_share(model) == share
+
+
 def test_unrated_rows_and_bad_folders_are_clear_errors(runs, tmp_path, capsys):
     out = tmp_path / "sheet"
     predictions = runs["lead", "a"] / "predictions.jsonl"

@@ -50,6 +50,8 @@ def test_shipped_model_also_writes_abstractive_summaries(shipped):
     result = shipped.summarize(PAPER, mode="abstractive", length=24)
     assert result.summary.strip() and "generate" in result.seconds
     assert result.summary not in PAPER  # new text, not a copied sentence
+    # Rated by hand (fluency.json, model card "Fluency, rated by hand"): shown with its rating.
+    assert result.warning.startswith("Not yet fluent: rated by hand, 30%")
 
 
 def test_shipped_rewriter_rewrites_key_sentences_from_their_sources(shipped, monkeypatch):

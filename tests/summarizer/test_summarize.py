@@ -352,6 +352,30 @@ def test_written_summaries_are_experimental_until_conditioning_is_measured(model
         assert (EXPERIMENTAL in result.to_markdown()) is warned
 
 
+def test_written_summaries_say_when_the_model_was_rated_not_yet_fluent(model_dir, tmp_path):
+    import json
+    import shutil
+
+    from summarizer.api import CONDITIONING_FILE, EXPERIMENTAL, FLUENCY_FILE
+
+    text = "The model reads a paper. It writes a summary."
+    for share, noted in ((0.3, True), (0.85, False), ("bad", False), (None, False)):
+        folder = shutil.copytree(model_dir, tmp_path / f"fluency-{share}")
+        (folder / CONDITIONING_FILE).write_text(json.dumps({"gap": 1.4}))
+        if share is not None:
+            (folder / FLUENCY_FILE).write_text(json.dumps({"share": share}))
+        summarizer = Summarizer.from_pretrained(folder)
+        summarizer.salience = summarizer.salience or SalienceModel()
+        result = summarizer.summarize(text, GREEDY)
+        assert ("Not yet fluent: rated by hand, 30%" in result.warning) is noted, share
+        assert result.warning in result.to_markdown() and result.warning in result.to_text()
+        extractive = summarizer.summarize(text, replace(GREEDY, mode="extractive"))
+        assert extractive.warning == ""  # the paper's own sentences
+    (folder / FLUENCY_FILE).write_text(json.dumps({"share": 0.3}))
+    (folder / CONDITIONING_FILE).unlink()  # not shown to read its input: that comes first
+    assert Summarizer.from_pretrained(folder).summarize(text, GREEDY).warning == EXPERIMENTAL
+
+
 # ---------------------------------------------------------------------- bad input
 @pytest.mark.parametrize("mode", ["abstractive", "extractive"])
 @pytest.mark.parametrize(
