@@ -24,8 +24,8 @@ and ROUGE measure that).
 
 `score` gives each system's share of fluent sentences with a 95% interval from resampling the
 papers (a paper's sentences are not independent ratings of the system). With `--out`, one
-system's result is also written as a model folder's `fluency.json` (`summarizer.api.
-FLUENCY_FILE`), which labels that model's written summaries when they are rated not yet fluent.
+system's result is also written as a model folder's `fluency.json` (summarizer.paths), which
+labels that model's written summaries while they are rated not yet fluent (summarizer.api).
 """
 
 from __future__ import annotations

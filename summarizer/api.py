@@ -37,6 +37,8 @@ from summarizer.extractive import lexrank, take_in_order
 from summarizer.model.modeling import TerraformerForConditionalGeneration
 from summarizer.model.tokenizer import load_tokenizer
 from summarizer.paths import (
+    CONDITIONING_FILE,
+    FLUENCY_FILE,
     MODEL_ENV_VAR,
     REWRITER_DIR,
     default_model_dir,
@@ -80,11 +82,10 @@ Progress = Callable[[str, int, int], None]
 # and "sections" or "sources" when those were asked for.
 STAGES = ("read", "extract", "wait", "encode", "generate", "rewrite")
 
-# A model folder's measured conditioning gap (written by `python -m benchmarks.conditioning
-# --out DIR/conditioning.json`): how much lower the loss of a paper's abstract is when the model
-# reads that paper than when it reads another one, in nats per token. Written summaries are
-# labelled experimental unless it is at least MIN_CONDITIONING_GAP.
-CONDITIONING_FILE = "conditioning.json"
+# A model folder's measured conditioning gap (CONDITIONING_FILE, written by `python -m
+# benchmarks.conditioning --out DIR/conditioning.json`): how much lower the loss of a paper's
+# abstract is when the model reads that paper than when it reads another one, in nats per token.
+# Written summaries are labelled experimental unless it is at least MIN_CONDITIONING_GAP.
 MIN_CONDITIONING_GAP = 1.0
 EXPERIMENTAL = (
     "Experimental: this model's written summaries have not been shown to depend on the paper "
@@ -92,11 +93,10 @@ EXPERIMENTAL = (
     "not describe this paper; use key sentences for a summary of it."
 )
 
-# A model folder's fluency, rated by hand (written by `python -m eval.rating score SHEET
-# --system LABEL --out DIR/fluency.json`): the share of the model's written sentences that read
-# as complete, grammatical sentences. Written summaries of a model measured below
+# A model folder's fluency, rated by hand (FLUENCY_FILE, written by `python -m eval.rating score
+# SHEET --system LABEL --out DIR/fluency.json`): the share of the model's written sentences that
+# read as complete, grammatical sentences. Written summaries of a model measured below
 # MIN_FLUENT_SHARE say so wherever they are shown (the key sentences and human abstracts: 88%).
-FLUENCY_FILE = "fluency.json"
 MIN_FLUENT_SHARE = 0.8
 NOT_YET_FLUENT = (
     "Not yet fluent: rated by hand, {share:.0%} of this model's written sentences read as "

@@ -13,6 +13,12 @@ SALIENCE_WEIGHTS = "salience.safetensors"
 SALIENCE_CONFIG = "salience.json"
 # A model folder's sentence rewriter (summarizer.rewriter): a model folder of its own inside it.
 REWRITER_DIR = "rewriter"
+# Measurements of a model folder's weights, which label its written summaries (summarizer.api):
+# the conditioning gap (benchmarks.conditioning --out) and the hand-rated fluency
+# (eval.rating score --out). They describe the weights, so exporting new ones drops them.
+CONDITIONING_FILE = "conditioning.json"
+FLUENCY_FILE = "fluency.json"
+MEASUREMENTS = (CONDITIONING_FILE, FLUENCY_FILE)
 
 
 def default_model_dir() -> Path:

@@ -16,7 +16,7 @@ import torch
 
 from summarizer.model.modeling import TerraformerForConditionalGeneration
 from summarizer.model.tokenizer import load_tokenizer, save_tokenizer
-from summarizer.paths import is_rewriter_dir, is_salience_dir
+from summarizer.paths import MEASUREMENTS, is_rewriter_dir, is_salience_dir
 from summarizer.salience import SalienceModel
 from summarizer.settings import GenerationSettings, missing_for_mode
 
@@ -78,10 +78,13 @@ def export(settings: ExportSettings) -> Path:
     save_tokenizer(load_tokenizer(chosen[-1]), tmp)
     if salience is not None:
         SalienceModel.load(salience).save(tmp)
-    # Keep files that are not the model's, e.g. MODEL_CARD.md, a salience model, a rewriter.
+    # Keep files that are not the model's, e.g. MODEL_CARD.md, a salience model, a rewriter; but
+    # not the old weights' measurements, which would label the new ones (measure those again).
     if settings.out.exists():
         for extra in settings.out.iterdir():
-            if not (tmp / extra.name).exists():
+            if extra.name in MEASUREMENTS:
+                log.info("dropped %s: it measured the weights this export replaces", extra)
+            elif not (tmp / extra.name).exists():
                 shutil.move(str(extra), tmp / extra.name)
         shutil.rmtree(settings.out)
     tmp.rename(settings.out)

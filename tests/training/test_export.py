@@ -6,6 +6,7 @@ from safetensors import safe_open
 from summarizer.api import Summarizer
 from summarizer.cli import main
 from summarizer.model.modeling import TerraformerForConditionalGeneration
+from summarizer.paths import MEASUREMENTS
 from summarizer.salience import SalienceModel
 from tests.model_fixtures import save_tiny_model
 
@@ -63,8 +64,11 @@ def test_reexport_keeps_the_model_card_and_takes_the_newest(tmp_path):
     out = tmp_path / "shipped"
     assert main(["export", "--run", str(run), "--out", str(out), "--dtype", "float32"]) == 0
     (out / "MODEL_CARD.md").write_text("card")
+    for measured in MEASUREMENTS:  # of the weights being replaced: they must not label the new
+        (out / measured).write_text('{"gap": 2.0, "share": 0.9}')
     assert main(["export", "--run", str(run), "--out", str(out), "--dtype", "float32"]) == 0
     assert (out / "MODEL_CARD.md").read_text() == "card"
+    assert not any((out / measured).exists() for measured in MEASUREMENTS)
     shipped = TerraformerForConditionalGeneration.from_pretrained(out).state_dict()
     newest = TerraformerForConditionalGeneration.from_pretrained(second).state_dict()
     assert all(torch.equal(shipped[k], newest[k]) for k in newest)
