@@ -156,7 +156,7 @@ def settings_controls(
             "again, shorter, by a Terraformer trained to shorten sentences (where the model has "
             "one). "
             "Written by the model: new text from the Terraformer's decoder, about the paper and "
-            "in its terms, but not yet fluent: rated by hand, one sentence in four or five reads "
+            "in its terms, but not yet fluent: rated by hand, one sentence in three to five reads "
             "as a complete sentence, against nine in ten of the key sentences (a 15M-parameter "
             "model trained on two CPU cores; see the model card).",
         )
