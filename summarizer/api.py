@@ -46,7 +46,7 @@ from summarizer.paths import (
     is_rewriter_dir,
     is_salience_dir,
 )
-from summarizer.readable import readable, with_source_spelling
+from summarizer.readable import readable, with_source_spelling, without_unfinished_sentence
 from summarizer.rewriter import PICK_FACTOR, REWRITE_ABOVE, Rewriter
 from summarizer.salience import SalienceModel, whole_sentences
 from summarizer.selection import InputSelector, Selection
@@ -513,6 +513,8 @@ class Summarizer:
         text = self.tokenizer.decode(out[0], skip_special_tokens=True)
         if settings.paper_words:
             text = constraint.trim(text)
+        if out[0, -1].item() != self.model.generation_config.eos_token_id:  # cut by the length
+            text = without_unfinished_sentence(text)
         log.debug("%d input tokens, %d written", ids.shape[1], written)
         timing = {"encode": t1 - t0, "generate": t2 - t1}
         if waited >= 0.05:

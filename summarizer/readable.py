@@ -46,6 +46,16 @@ def readable(text: str) -> str:
     return "\n".join(out)
 
 
+def without_unfinished_sentence(text: str) -> str:
+    """Model text whose decoding stopped at its length limit, less the sentence it was
+    writing: its last sentence, when that has no end mark and another sentence comes before
+    it (`readable` would otherwise close it with a period, as if it were whole: "This.")."""
+    sentences = split_sentences(text)
+    if len(sentences) > 1 and not sentences[-1].endswith((".", "?", "!")):
+        sentences.pop()
+    return "\n".join(sentences)
+
+
 def with_source_spelling(text: str, source: str) -> str:
     """`text` with the words that `source` (the document as written) spells with two or more
     capitals, such as QCD or mRNA, spelled that way again: the model's text is lower case."""

@@ -16,7 +16,7 @@ from summarizer.api import (
     Summarizer,
     extractive_summary,
 )
-from summarizer.readable import MATH, readable
+from summarizer.readable import MATH, readable, without_unfinished_sentence
 from summarizer.salience import SalienceModel
 from summarizer.selection import share_budget
 from summarizer.sources import document_sentences
@@ -96,6 +96,26 @@ def test_readable_drops_latex_debris_and_unpaired_brackets():
 def test_readable_gives_nothing_for_text_without_words():
     assert readable("") == ""
     assert readable("@xcite . @xmath3 , .\n ( ) @xnum") == ""
+
+
+def test_a_summary_cut_by_its_length_ends_on_its_last_whole_sentence(summarizer, monkeypatch):
+    """A decoder stopped by the length limit was mid-sentence; `readable` would close that
+    fragment with a period as if it were whole ("This.")."""
+    written = "the model data . the model"
+    ids = summarizer.tokenizer(written, add_special_tokens=False)["input_ids"]
+    start, end = (
+        summarizer.model.config.decoder_start_token_id,
+        summarizer.model.config.eos_token_id,
+    )
+    for tokens, expected in (
+        ([start, *ids], "The model data."),
+        ([start, *ids, end], "The model data.\nThe model."),
+    ):
+        monkeypatch.setattr(summarizer.model, "generate", lambda t=tokens, **_: torch.tensor([t]))
+        settings = replace(GREEDY, paper_words=False)
+        assert summarizer.summarize("The model data. The data model.", settings).summary == expected
+    # A lone sentence stays, whole or not: better than no summary.
+    assert without_unfinished_sentence("the model") == "the model"
 
 
 # ---------------------------------------------------------------------- loading
