@@ -554,21 +554,23 @@ def measured_to_read(gap: float | None) -> bool:
 
 def read_conditioning_gap(model_dir: Path) -> float | None:
     """The gap recorded in the model folder's CONDITIONING_FILE, or None."""
-    path = Path(model_dir) / CONDITIONING_FILE
-    try:
-        gap = json.loads(path.read_text())["gap"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return float(gap) if isinstance(gap, int | float) else None
+    return recorded_number(Path(model_dir) / CONDITIONING_FILE, "gap")
 
 
 def read_fluent_share(model_dir: Path) -> float | None:
     """The share of fluent sentences recorded in the model folder's FLUENCY_FILE, or None."""
+    share = recorded_number(Path(model_dir) / FLUENCY_FILE, "share")
+    return share if share is not None and 0 <= share <= 1 else None
+
+
+def recorded_number(path: Path, key: str) -> float | None:
+    """The number under `key` in the JSON file at `path`; None when the file is missing or
+    unreadable, or holds no number there (an unmeasured model is labelled as such)."""
     try:
-        share = json.loads((Path(model_dir) / FLUENCY_FILE).read_text())["share"]
+        value = json.loads(path.read_text())[key]
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return float(share) if isinstance(share, int | float) and 0 <= share <= 1 else None
+    return float(value) if isinstance(value, int | float) else None
 
 
 class TokenCounter(StoppingCriteria):
