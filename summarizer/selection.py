@@ -6,7 +6,7 @@ was trained on: its config's `input_selection` names which."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -100,14 +100,28 @@ class InputSelector:
         """Extract, then abstract: all of `sentences` when they fit, else those the salience
         model scores highest, taken while they fit and read in document order. Sentences in
         `first` (training puts the oracle's there) go before all others."""
+        return self.select_scored(
+            sentences, self.count_each(sentences), salience.score, first, limit
+        )
+
+    def select_scored(
+        self,
+        sentences: list[str],
+        lengths: Sequence[int],
+        score: Callable[[list[str]], Sequence[float]],
+        first: Sequence[int] = (),
+        limit: int | None = None,
+    ) -> Selection:
+        """`select_salient`'s choice from the sentences' token counts (`count_each`) and a
+        function giving their salience scores, called only when they do not all fit. Training
+        passes counts and scores it has cached, so that any input length reuses them."""
         limit = limit or self.max_input_tokens
         budget = limit - 1  # room for </s>
-        lengths = self.count_each(sentences)
         total = sum(lengths)
         if total <= budget:
             text, used = self.within(" ".join(sentences), budget)
             return Selection(text, total, used, "")
-        scores = salience.score(sentences)
+        scores = score(sentences)
         ahead = set(first)
         rest = sorted(set(range(len(sentences))) - ahead, key=lambda i: (-scores[i], i))
         chosen, spent = [], 0

@@ -93,6 +93,26 @@ def test_training_inputs_match_inference_and_the_oracle_share(tmp_path, tokenize
     assert 0.45 < sum(takes_oracle(i, 0.5) for i in ids) / len(ids) < 0.55
 
 
+def test_another_input_length_reuses_the_scored_sentences(tmp_path, monkeypatch, tokenizer):
+    monkeypatch.setenv("SUMMARIZER_CACHE", str(tmp_path / "cache"))
+    docs, _ = load_documents(write_cohan(tmp_path / "train.jsonl", 6, seed=1))
+    salience = salience_preferring("memory")
+    scored = []
+    score = salience.score
+    monkeypatch.setattr(salience, "score", lambda sentences: scored.append(1) or score(sentences))
+    short = salient_articles(docs, tokenizer, salience, 64, oracle_share=0.5)
+    longer = salient_articles(docs, tokenizer, salience, 128, oracle_share=0.5)
+    assert len(scored) == len(docs)  # once a paper, not once a length
+    selector = InputSelector(tokenizer, max_input_tokens=128)
+    for doc, a, b in zip(docs, short, longer, strict=True):
+        assert len(a["article"]) < len(b["article"]) <= len(doc["article"])
+        first = ()
+        sentences = split_sentences(doc["article"])
+        if takes_oracle(doc["id"], 0.5):
+            first = oracle_indices(sentences, doc["abstract"])
+        assert b["article"] == selector.select_salient(sentences, salience, first).text
+
+
 def test_a_salient_run_saves_its_salience_model_with_each_checkpoint(tmp_path, monkeypatch):
     monkeypatch.setenv("SUMMARIZER_CACHE", str(tmp_path / "cache"))
     salience_dir = tmp_path / "salience"
