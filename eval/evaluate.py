@@ -342,8 +342,8 @@ def write_report(out: Path, metrics: dict, rows: list[dict]) -> None:
 
 
 def compare(dirs: list[str], n_resamples: int = 1000) -> str:
-    """Runs side by side (ROUGE F1), with a paired bootstrap p-value of each run against the
-    first on the documents they share."""
+    """Runs side by side (ROUGE F1), and each later run's paired difference from the first in
+    every ROUGE type, on the documents both hold, with its bootstrap p-value."""
     runs = []
     for d in dirs:
         path = Path(d)
@@ -357,23 +357,27 @@ def compare(dirs: list[str], n_resamples: int = 1000) -> str:
             )
         )
     lines = [
-        "| run | n | " + " | ".join(ROUGE_TYPES) + " | R-1 vs first (p) |",
-        "|---|---|" + "---|" * len(ROUGE_TYPES) + "---|",
+        "| run | n | "
+        + " | ".join(ROUGE_TYPES)
+        + " | "
+        + " | ".join(f"{k} − first (p)" for k in ROUGE_TYPES)
+        + " | shared |",
+        "|---|---|" + "---|" * (2 * len(ROUGE_TYPES) + 1),
     ]
     base = runs[0][2]
     for number, (path, metrics, rows) in enumerate(runs):
-        cells = " | ".join(f"{metrics[k]['f']:.2f}" for k in ROUGE_TYPES)
-        if number == 0:
-            versus = "(the first)"
-        else:
-            shared = sorted(set(base) & set(rows))
-            p = paired_bootstrap(
-                [base[i]["scores"]["rouge1"]["f"] for i in shared],
-                [rows[i]["scores"]["rouge1"]["f"] for i in shared],
-                n_resamples,
-            )
-            versus = f"{p:.3f} ({len(shared)} shared)"
-        lines.append(f"| {path.name} | {metrics['n']} | {cells} | {versus} |")
+        cells = [f"{metrics[k]['f']:.2f}" for k in ROUGE_TYPES]
+        shared = sorted(set(base) & set(rows))
+        for k in ROUGE_TYPES:
+            if number == 0 or not shared:
+                cells.append("" if number == 0 else "–")
+                continue
+            first = [base[i]["scores"][k]["f"] for i in shared]
+            this = [rows[i]["scores"][k]["f"] for i in shared]
+            gain = float(np.mean(this) - np.mean(first))
+            cells.append(f"{gain:+.2f} ({paired_bootstrap(first, this, n_resamples):.3f})")
+        cells.append("(the first)" if number == 0 else str(len(shared)))
+        lines.append(f"| {path.name} | {metrics['n']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from data.sentences import split_sentences
 from eval.evaluate import EvalSettings, evaluate, paired_bootstrap, rouge1_against_others
-from eval.rouge import rouge_per_document
+from eval.rouge import ROUGE_TYPES, rouge_per_document
 from summarizer.cli import main
 from tests.cohan_fixtures import write_cohan
 
@@ -173,6 +173,22 @@ def test_compare_prints_runs_side_by_side(tmp_path, data, capsys):
     assert main(["evaluate", "compare", str(tmp_path / "lead"), str(tmp_path / "oracle")]) == 0
     table = capsys.readouterr().out
     assert "| lead | 8 |" in table and "| oracle | 8 |" in table
+    # Each type's paired difference from the first run, on the documents both hold.
+    (oracle_row,) = [line for line in table.splitlines() if line.startswith("| oracle |")]
+    cells = [c.strip() for c in oracle_row.strip("|").split("|")]
+    differences = cells[2 + len(ROUGE_TYPES) : 2 + 2 * len(ROUGE_TYPES)]
+    scores = {
+        name: [
+            json.loads(line)["scores"] for line in (tmp_path / name / "predictions.jsonl").open()
+        ]
+        for name in ("lead", "oracle")
+    }
+    for kind, cell in zip(ROUGE_TYPES, differences, strict=True):
+        gain = sum(s[kind]["f"] for s in scores["oracle"]) - sum(
+            s[kind]["f"] for s in scores["lead"]
+        )
+        assert cell.split()[0] == f"{gain / 8:+.2f}"
+    assert cells[-1] == "8"
 
 
 def test_paired_bootstrap_separates_real_differences_from_noise():
