@@ -7,9 +7,10 @@ scores both the same. The conditioning issue asks for a gap of at least 1.0 nat 
     python -m benchmarks.conditioning --model checkpoints/default \
         --data ../shared/data/arxiv/val.jsonl.gz ../shared/data/pubmed/val.jsonl.gz --limit 16
 
-reads the first `--limit` papers of each file (first 512 tokens of the article, or of the
-salience model's picks for a model trained on them, and the first 192 of the abstract by
-default) and prints the two mean losses and their gap; `--out` writes JSON.
+reads the first `--limit` papers of each file (by default as many tokens of the article as
+the model was trained to read, `max_input_tokens` in its config: its opening, or the salience
+model's picks for a model trained on them; and the first 192 tokens of the abstract) and
+prints the two mean losses and their gap; `--out` writes JSON with the lengths measured.
 Written into the model folder as `conditioning.json` (`--out MODEL/conditioning.json`), the
 measurement is what lets the Summarizer drop the "experimental" label of written summaries
 (`summarizer.api.MIN_CONDITIONING_GAP`).
@@ -93,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", required=True, help="a save_pretrained folder")
     parser.add_argument("--data", required=True, nargs="+", help="Cohan files or folders")
     parser.add_argument("--limit", type=int, default=16, help="papers per --data")
-    parser.add_argument("--input-tokens", type=int, default=512)
+    parser.add_argument(
+        "--input-tokens", type=int, default=None, help="default: what the model was trained on"
+    )
     parser.add_argument("--target-tokens", type=int, default=192)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=None, help="write the result as JSON here")
@@ -103,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     model = TerraformerForConditionalGeneration.from_pretrained(args.model, dtype=torch.float32)
     model.eval()
     tokenizer = load_tokenizer(args.model)
+    input_tokens = args.input_tokens or model.config.max_input_tokens
     inputs, targets = [], []
     salience = None  # a model trained on the salience model's picks reads them here too
     if model.config.input_selection == "salient":
@@ -110,18 +114,22 @@ def main(argv: list[str] | None = None) -> int:
     for source in args.data:
         docs, _ = load_documents(source, limit=args.limit)
         if salience is not None:
-            docs = salient_articles(docs, tokenizer, salience, args.input_tokens)
-        docs = tokenize_documents(docs, tokenizer, args.input_tokens, args.target_tokens)
+            docs = salient_articles(docs, tokenizer, salience, input_tokens)
+        docs = tokenize_documents(docs, tokenizer, input_tokens, args.target_tokens)
         inputs += docs["input_ids"]
         targets += docs["labels"]
     result = measure(model, inputs, targets, tokenizer.pad_token_id)
     print(
-        f"{result.papers} papers: loss {result.own_loss:.4f} reading their own paper, "
+        f"{result.papers} papers ({input_tokens} input tokens, {args.target_tokens} of the "
+        f"abstract): loss {result.own_loss:.4f} reading their own paper, "
         f"{result.other_loss:.4f} reading paper i+{OFFSET}; gap {result.gap:.4f} nats/token"
     )
     if args.out:
+        lengths = {"input_tokens": input_tokens, "target_tokens": args.target_tokens}
         with open(args.out, "w") as f:
-            json.dump({"model": args.model, "data": args.data, **asdict(result)}, f, indent=2)
+            json.dump(
+                {"model": args.model, "data": args.data, **lengths, **asdict(result)}, f, indent=2
+            )
     return 0
 
 

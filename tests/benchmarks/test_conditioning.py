@@ -66,3 +66,32 @@ def test_an_untrained_or_input_blind_model_fails(trained):
     blind = measure(Blind(trained).eval(), inputs, targets, pad_id=0)
     assert untrained.gap < MIN_CONDITIONING_GAP, untrained
     assert blind.gap == 0.0 and blind.own_loss > 1.0, blind
+
+
+def test_the_command_reads_as_much_as_the_model_was_trained_to(tmp_path, monkeypatch):
+    import json
+
+    import benchmarks.conditioning as conditioning
+    from tests.cohan_fixtures import write_cohan
+    from tests.model_fixtures import save_tiny_model
+
+    data = write_cohan(tmp_path / "val.jsonl", 4, seed=3)
+    read = []
+    real_measure = conditioning.measure
+
+    def spy(model, inputs, targets, pad_id):
+        read.extend(inputs)
+        return real_measure(model, inputs, targets, pad_id)
+
+    monkeypatch.setattr(conditioning, "measure", spy)
+    model = save_tiny_model(tmp_path / "model", max_input_tokens=24)
+    argv = ["--model", str(model), "--data", str(data), "--out", str(tmp_path / "c.json")]
+    assert conditioning.main(argv) == 0
+    written = json.loads((tmp_path / "c.json").read_text())
+    assert (written["input_tokens"], written["target_tokens"]) == (24, 192)
+    assert max(len(ids) for ids in read) == 24 and written["papers"] == 4
+    read.clear()
+    assert conditioning.main([*argv, "--input-tokens", "40", "--target-tokens", "8"]) == 0
+    written = json.loads((tmp_path / "c.json").read_text())
+    assert (written["input_tokens"], written["target_tokens"]) == (40, 8)
+    assert max(len(ids) for ids in read) == 40
