@@ -367,16 +367,19 @@ def compare(dirs: list[str], n_resamples: int = 1000) -> str:
     base = runs[0][2]
     for number, (path, metrics, rows) in enumerate(runs):
         cells = [f"{metrics[k]['f']:.2f}" for k in ROUGE_TYPES]
-        shared = sorted(set(base) & set(rows))
-        for k in ROUGE_TYPES:
-            if number == 0 or not shared:
-                cells.append("" if number == 0 else "–")
-                continue
-            first = [base[i]["scores"][k]["f"] for i in shared]
-            this = [rows[i]["scores"][k]["f"] for i in shared]
-            gain = float(np.mean(this) - np.mean(first))
-            cells.append(f"{gain:+.2f} ({paired_bootstrap(first, this, n_resamples):.3f})")
-        cells.append("(the first)" if number == 0 else str(len(shared)))
+        if number == 0:
+            cells += [""] * len(ROUGE_TYPES) + ["(the first)"]
+        else:
+            shared = sorted(set(base) & set(rows))
+            for k in ROUGE_TYPES:
+                if not shared:
+                    cells.append("–")
+                    continue
+                first = [base[i]["scores"][k]["f"] for i in shared]
+                this = [rows[i]["scores"][k]["f"] for i in shared]
+                gain = float(np.mean(this) - np.mean(first))
+                cells.append(f"{gain:+.2f} ({paired_bootstrap(first, this, n_resamples):.3f})")
+            cells.append(str(len(shared)))
         lines.append(f"| {path.name} | {metrics['n']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
